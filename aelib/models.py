@@ -1,0 +1,440 @@
+"""The autoencoder and the variational autoencoder.
+
+Both are :class:`keras.Model` subclasses that train with ``fit(x)``: the input is
+its own target, so no ``y`` is passed. Their losses come from overriding
+``compute_loss``, which keeps them backend-agnostic (all maths in
+``keras.ops``). Both save to ``.keras`` and load back with ``safe_mode=True``:
+they contain no ``Lambda`` layer, and their configuration is plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from aelib import losses
+from aelib.layers import LOG_VAR_LIMIT, Sampling
+from aelib.validation import validate_images, validate_latent, validate_positive
+
+__all__ = ["Autoencoder", "VAE"]
+
+_RECONSTRUCTION_LOSSES = {
+    "bernoulli": "binary cross-entropy from logits, summed over pixels",
+    "squared_error": "squared error of the sigmoid output, summed over pixels",
+}
+
+
+def _check_architecture(
+    input_shape: Sequence[int], latent_dim: int, hidden_units: Sequence[int]
+) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
+    if isinstance(input_shape, int):
+        input_shape = (input_shape,)
+    input_shape = tuple(
+        validate_positive(d, "input_shape entries", integer=True) for d in input_shape
+    )
+    latent_dim = validate_positive(latent_dim, "latent_dim", integer=True)
+    hidden_units = tuple(
+        validate_positive(u, "hidden_units entries", integer=True) for u in hidden_units
+    )
+    return input_shape, latent_dim, hidden_units
+
+
+def _dense_encoder(
+    input_shape: tuple[int, ...],
+    hidden_units: tuple[int, ...],
+    activation: str,
+    heads: Sequence[tuple[str, int]],
+    name: str,
+) -> keras.Model:
+    """A multilayer perceptron from images to one or more linear heads."""
+    inputs = keras.Input(shape=input_shape, name="images")
+    hidden = layers.Flatten(name="flatten")(inputs)
+    for index, units in enumerate(hidden_units):
+        hidden = layers.Dense(units, activation=activation, name=f"hidden_{index}")(
+            hidden
+        )
+    outputs = [layers.Dense(units, name=head)(hidden) for head, units in heads]
+    return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=name)
+
+
+def _dense_decoder(
+    input_shape: tuple[int, ...],
+    latent_dim: int,
+    hidden_units: tuple[int, ...],
+    activation: str,
+    name: str,
+) -> keras.Model:
+    """A multilayer perceptron from codes to per-pixel logits (mirrors the encoder)."""
+    inputs = keras.Input(shape=(latent_dim,), name="codes")
+    hidden = inputs
+    for index, units in enumerate(reversed(hidden_units)):
+        hidden = layers.Dense(units, activation=activation, name=f"hidden_{index}")(
+            hidden
+        )
+    logits = layers.Dense(int(np.prod(input_shape)), name="logits")(hidden)
+    logits = layers.Reshape(input_shape, name="image_logits")(logits)
+    return keras.Model(inputs, logits, name=name)
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    """A sigmoid that does not overflow for large negative logits."""
+    return np.exp(-np.logaddexp(0.0, -logits)).astype(np.float32)
+
+
+def _batched(function: Callable[[Any], Any], array: np.ndarray, batch_size: int) -> Any:
+    """Applies ``function`` to ``array`` in batches and concatenates the results."""
+    batch_size = validate_positive(batch_size, "batch_size", integer=True)
+    results = []
+    for start in range(0, array.shape[0], batch_size):
+        output = function(array[start : start + batch_size])
+        if isinstance(output, tuple | list):
+            results.append(tuple(ops.convert_to_numpy(o) for o in output))
+        else:
+            results.append(ops.convert_to_numpy(output))
+    if isinstance(results[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*results, strict=True))
+    return np.concatenate(results)
+
+
+class _ReconstructionModel(keras.Model):
+    """What the two models share: input checks, default compile, decoding."""
+
+    image_shape: tuple[int, ...]
+    latent_dim: int
+
+    def _check_data(self, x: Any, y: Any, method: str) -> Any:
+        if y is not None:
+            raise ValueError(
+                f"{type(self).__name__}.{method} got targets y, but an autoencoder "
+                f"reconstructs its input: call {method}(x) without y."
+            )
+        if isinstance(x, np.ndarray | list) or hasattr(x, "__array__"):
+            if not isinstance(x, keras.utils.PyDataset):
+                return validate_images(x, self.image_shape)
+        return x
+
+    def _check_validation_data(self, kwargs: dict[str, Any]) -> None:
+        data = kwargs.get("validation_data")
+        if data is None:
+            return
+        if isinstance(data, tuple | list) and len(data) in (1, 2):
+            if len(data) == 2 and data[1] is not None:
+                raise ValueError(
+                    "validation_data must be images only (validation_data=x_val), "
+                    "not (x, y): an autoencoder's target is its input."
+                )
+            data = data[0]
+        kwargs["validation_data"] = self._check_data(data, None, "fit")
+
+    def _compile_if_needed(self) -> None:
+        if not self.compiled:
+            self.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
+
+    def fit(self, x: Any = None, y: Any = None, **kwargs: Any):
+        """Trains on ``x`` alone; compiles with Adam(1e-3) when not yet compiled.
+
+        Args:
+            x: images in [0, 1] of shape (n, *input_shape), a
+                ``keras.utils.PyDataset`` or a ``tf.data.Dataset`` of images.
+            y: must be ``None``: the target is ``x`` itself.
+            **kwargs: passed on to :meth:`keras.Model.fit` (``epochs``,
+                ``batch_size``, ``validation_data=x_val``, ``callbacks``...).
+
+        Returns:
+            The Keras ``History``.
+        """
+        x = self._check_data(x, y, "fit")
+        self._check_validation_data(kwargs)
+        self._compile_if_needed()
+        return super().fit(x, **kwargs)
+
+    def evaluate(self, x: Any = None, y: Any = None, **kwargs: Any):
+        """Evaluates the loss terms on ``x``; see :meth:`keras.Model.evaluate`.
+
+        Pass ``return_dict=True`` to get ``{"loss": ..., ...}``.
+        """
+        x = self._check_data(x, y, "evaluate")
+        self._compile_if_needed()
+        return super().evaluate(x, **kwargs)
+
+    def predict(self, x: Any, **kwargs: Any):
+        """Runs the model; returns its dictionary of outputs as NumPy arrays.
+
+        Most readers want :meth:`encode`, :meth:`decode` or :meth:`reconstruct`.
+        """
+        return super().predict(self._check_data(x, None, "predict"), **kwargs)
+
+    def decode(self, z: Any, batch_size: int = 1024) -> np.ndarray:
+        """Decodes latent codes to pixel probabilities (the Bernoulli means).
+
+        Args:
+            z: codes of shape (n, latent_dim).
+            batch_size: codes decoded at a time.
+
+        Returns:
+            float32 array of shape (n, *input_shape) with values in [0, 1].
+        """
+        z = validate_latent(z, self.latent_dim)
+        logits = _batched(self.decoder, z, batch_size)
+        return _sigmoid(logits)
+
+
+@keras.saving.register_keras_serializable(package="aelib")
+class Autoencoder(_ReconstructionModel):
+    """A dense autoencoder: image -> code of ``latent_dim`` numbers -> image.
+
+    The encoder is a multilayer perceptron ending in a linear layer of
+    ``latent_dim`` units, the bottleneck; the decoder mirrors it and ends in one
+    logit per pixel. ``decode`` and ``reconstruct`` apply the sigmoid.
+
+    The training loss (``reconstruction_loss``) is, per image and averaged over
+    the batch:
+
+    - ``"bernoulli"`` (default): binary cross-entropy between the input and the
+      sigmoid of the logits, summed over pixels and computed from the logits;
+    - ``"squared_error"``: squared error between the input and the sigmoid of
+      the logits, summed over pixels.
+
+    Args:
+        input_shape: the shape of one image.
+        latent_dim: the size of the code, the bottleneck.
+        hidden_units: units of the encoder's hidden layers; the decoder uses
+            them in reverse order.
+        activation: activation of the hidden layers.
+        reconstruction_loss: ``"bernoulli"`` or ``"squared_error"``.
+        **kwargs: standard model arguments such as ``name``.
+
+    Example:
+        >>> model = Autoencoder(latent_dim=32)
+        >>> model.fit(x_train, epochs=5, batch_size=128)
+        >>> codes = model.encode(x_test)  # (n, 32)
+        >>> images = model.reconstruct(x_test)  # (n, 28, 28)
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (28, 28),
+        latent_dim: int = 32,
+        hidden_units: Sequence[int] = (256,),
+        activation: str = "relu",
+        reconstruction_loss: str = "bernoulli",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_shape, self.latent_dim, self.hidden_units = _check_architecture(
+            input_shape, latent_dim, hidden_units
+        )
+        if reconstruction_loss not in _RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                f"reconstruction_loss must be one of {sorted(_RECONSTRUCTION_LOSSES)}, "
+                f"got {reconstruction_loss!r}."
+            )
+        self.activation = activation
+        self.reconstruction_loss = reconstruction_loss
+        self.encoder = _dense_encoder(
+            self.image_shape,
+            self.hidden_units,
+            activation,
+            [("code", self.latent_dim)],
+            name="encoder",
+        )
+        self.decoder = _dense_decoder(
+            self.image_shape, self.latent_dim, self.hidden_units, activation, "decoder"
+        )
+        self.reconstruction_loss_tracker = keras.metrics.Mean(
+            name="reconstruction_loss"
+        )
+
+    def call(self, inputs, training: bool = False):
+        z = self.encoder(inputs, training=training)
+        return {"logits": self.decoder(z, training=training), "z": z}
+
+    def reconstruction_term(self, x, logits):
+        """The per-example reconstruction loss named by ``reconstruction_loss``."""
+        if self.reconstruction_loss == "bernoulli":
+            return losses.bernoulli_nll(x, logits)
+        return losses.squared_error(x, ops.sigmoid(logits))
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        if sample_weight is not None:
+            raise ValueError("aelib models do not support sample_weight.")
+        reconstruction = ops.mean(self.reconstruction_term(x, y_pred["logits"]))
+        total = reconstruction
+        if self.losses:
+            total = total + ops.sum(self.losses)
+        batch = ops.shape(x)[0]
+        self.reconstruction_loss_tracker.update_state(reconstruction, batch)
+        return total
+
+    def encode(self, x: Any, batch_size: int = 1024) -> np.ndarray:
+        """Encodes images to codes of shape (n, latent_dim)."""
+        x = validate_images(x, self.image_shape)
+        return _batched(self.encoder, x, batch_size)
+
+    def reconstruct(self, x: Any, batch_size: int = 1024) -> np.ndarray:
+        """Encodes then decodes images; returns pixel values in [0, 1]."""
+        return self.decode(self.encode(x, batch_size), batch_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "input_shape": list(self.image_shape),
+            "latent_dim": self.latent_dim,
+            "hidden_units": list(self.hidden_units),
+            "activation": self.activation,
+            "reconstruction_loss": self.reconstruction_loss,
+        }
+
+
+@keras.saving.register_keras_serializable(package="aelib")
+class VAE(_ReconstructionModel):
+    """A variational autoencoder with a Gaussian posterior and a Bernoulli decoder.
+
+    The encoder maps an image x to the mean and log-variance of
+    q(z|x) = N(z_mean, diag(exp(z_log_var))), two linear heads. A
+    :class:`~aelib.layers.Sampling` layer draws z with the reparameterization
+    trick, and the decoder maps z to one logit per pixel of p(x|z), a product
+    of Bernoulli distributions. The prior is p(z) = N(0, I).
+
+    The loss, per image and averaged over the batch, is the negative ELBO with
+    a weight ``beta`` on the KL term (``beta=1`` is the true negative ELBO)::
+
+        loss = reconstruction_loss + beta * kl_loss
+        reconstruction_loss = -log p(x|z), z ~ q(z|x): binary cross-entropy
+            from the logits, summed over pixels
+        kl_loss = KL(q(z|x) || N(0, I)), in closed form, summed over latent
+            dimensions
+
+    ``fit`` and ``evaluate`` report all three. The weight lives in the
+    non-trainable variable ``kl_weight`` so that a callback can anneal it.
+
+    Args:
+        input_shape: the shape of one image.
+        latent_dim: the dimension of z.
+        hidden_units: units of the encoder's hidden layers; the decoder uses
+            them in reverse order.
+        beta: the weight of the KL term, positive.
+        activation: activation of the hidden layers.
+        seed: seed of the sampling layer (``None``: from the global seed).
+        **kwargs: standard model arguments such as ``name``.
+
+    Example:
+        >>> vae = VAE(latent_dim=2)
+        >>> history = vae.fit(x_train, epochs=10, batch_size=128)
+        >>> z_mean, z_log_var = vae.encode(x_test)
+        >>> digits = vae.sample(16)
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (28, 28),
+        latent_dim: int = 2,
+        hidden_units: Sequence[int] = (512,),
+        beta: float = 1.0,
+        activation: str = "relu",
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.image_shape, self.latent_dim, self.hidden_units = _check_architecture(
+            input_shape, latent_dim, hidden_units
+        )
+        self.beta = validate_positive(beta, "beta")
+        self.activation = activation
+        self.seed = seed
+        self.encoder = _dense_encoder(
+            self.image_shape,
+            self.hidden_units,
+            activation,
+            [("z_mean", self.latent_dim), ("z_log_var", self.latent_dim)],
+            name="encoder",
+        )
+        self.sampling = Sampling(seed=seed, name="sampling")
+        self.decoder = _dense_decoder(
+            self.image_shape, self.latent_dim, self.hidden_units, activation, "decoder"
+        )
+        self.kl_weight = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self.beta),
+            trainable=False,
+            name="kl_weight",
+        )
+        self.reconstruction_loss_tracker = keras.metrics.Mean(
+            name="reconstruction_loss"
+        )
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+
+    def posterior(self, inputs, training: bool = False):
+        """The parameters of q(z|x) as tensors: ``(z_mean, z_log_var)``.
+
+        ``z_log_var`` is clipped to ``[-LOG_VAR_LIMIT, LOG_VAR_LIMIT]`` so that
+        ``exp`` never overflows (see :data:`aelib.layers.LOG_VAR_LIMIT`).
+        """
+        z_mean, z_log_var = self.encoder(inputs, training=training)
+        return z_mean, ops.clip(z_log_var, -LOG_VAR_LIMIT, LOG_VAR_LIMIT)
+
+    def call(self, inputs, training: bool = False):
+        z_mean, z_log_var = self.posterior(inputs, training=training)
+        z = self.sampling([z_mean, z_log_var])
+        logits = self.decoder(z, training=training)
+        return {"logits": logits, "z_mean": z_mean, "z_log_var": z_log_var, "z": z}
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        if sample_weight is not None:
+            raise ValueError("aelib models do not support sample_weight.")
+        reconstruction = ops.mean(losses.bernoulli_nll(x, y_pred["logits"]))
+        kl = ops.mean(losses.gaussian_kl(y_pred["z_mean"], y_pred["z_log_var"]))
+        total = reconstruction + ops.cast(self.kl_weight, kl.dtype) * kl
+        if self.losses:
+            total = total + ops.sum(self.losses)
+        batch = ops.shape(x)[0]
+        self.reconstruction_loss_tracker.update_state(reconstruction, batch)
+        self.kl_loss_tracker.update_state(kl, batch)
+        return total
+
+    def encode(self, x: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """Returns the posterior parameters ``(z_mean, z_log_var)``, each (n, d)."""
+        x = validate_images(x, self.image_shape)
+        return _batched(self.posterior, x, batch_size)
+
+    def reconstruct(self, x: Any, batch_size: int = 1024) -> np.ndarray:
+        """Decodes the posterior mean of each image; returns pixel probabilities."""
+        z_mean, _ = self.encode(x, batch_size)
+        return self.decode(z_mean, batch_size)
+
+    def sample(self, num_samples: int, seed: int | None = None) -> np.ndarray:
+        """Draws z from the prior N(0, I) and decodes it.
+
+        Args:
+            num_samples: how many images.
+            seed: seed of the draws (``None``: NumPy's global generator).
+
+        Returns:
+            Pixel probabilities, shape (num_samples, *input_shape): the mean of
+            p(x|z), which is what VAE samples are usually shown as.
+        """
+        num_samples = validate_positive(num_samples, "num_samples", integer=True)
+        rng = np.random.default_rng(seed) if seed is not None else np.random
+        z = rng.standard_normal((num_samples, self.latent_dim)).astype(np.float32)
+        return self.decode(z)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "input_shape": list(self.image_shape),
+            "latent_dim": self.latent_dim,
+            "hidden_units": list(self.hidden_units),
+            "beta": self.beta,
+            "activation": self.activation,
+            "seed": self.seed,
+        }
