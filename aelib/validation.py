@@ -33,7 +33,7 @@ def _as_array(x: Any, name: str) -> np.ndarray:
             f"{name} could not be turned into an array ({error}); pass a NumPy "
             "array of a single shape."
         ) from error
-    if array.dtype == object or array.dtype.kind in "USV":
+    if array.dtype == object or array.dtype.kind in "USVMm":  # M, m: date, time
         raise ValueError(
             f"{name} has dtype {array.dtype}, which is not numeric; pass a float "
             "array (for example float32)."

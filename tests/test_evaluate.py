@@ -1,0 +1,170 @@
+"""Tests of aelib.evaluate: ELBO, IWAE log-likelihood, reconstruction error."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+from keras import ops
+
+import aelib
+from aelib import evaluate
+
+
+@pytest.fixture(scope="module")
+def x(small_mnist):
+    return small_mnist.x_test[:100]
+
+
+@pytest.fixture(scope="module")
+def iwae_by_k(trained_vae, x):
+    """IWAE estimates for k = 1, 10, 100 with the same seed."""
+    return {
+        k: evaluate.iwae_log_likelihood(trained_vae.model, x, num_samples=k, seed=0)
+        for k in (1, 10, 100)
+    }
+
+
+def test_elbo_shape_and_sign(trained_vae, x):
+    values = evaluate.elbo(trained_vae.model, x, num_samples=4, seed=0)
+    assert values.shape == (100,) and values.dtype == np.float64
+    # -ELBO is at least the Bernoulli entropy of grey pixels, so ELBO < 0
+    assert np.all(values < 0)
+    np.testing.assert_array_equal(
+        values, evaluate.elbo(trained_vae.model, x, num_samples=4, seed=0)
+    )
+    assert not np.array_equal(
+        values, evaluate.elbo(trained_vae.model, x, num_samples=4, seed=1)
+    )
+
+
+def test_elbo_agrees_with_the_training_loss(trained_vae, x):
+    """With beta = 1, -mean ELBO estimates the loss that evaluate reports."""
+    model = trained_vae.model
+    values = evaluate.elbo(model, x, num_samples=50, seed=0)
+    result = model.evaluate(x, batch_size=100, return_dict=True, verbose=0)
+    # evaluate draws z once per image: the spread of one-draw estimates around
+    # the 50-draw ones sets the tolerance
+    single = evaluate.elbo(model, x, num_samples=1, seed=1)
+    standard_error = (single - values).std() / math.sqrt(len(x))
+    assert abs(-values.mean() - result["loss"]) < 4 * standard_error
+
+
+def test_elbo_is_below_iwae(trained_vae, x, iwae_by_k):
+    elbo = evaluate.elbo(trained_vae.model, x, num_samples=100, seed=1)
+    assert elbo.mean() <= iwae_by_k[100].mean()
+    assert np.mean(elbo <= iwae_by_k[100]) > 0.9
+
+
+def test_iwae_rises_with_k(iwae_by_k):
+    means = {k: values.mean() for k, values in iwae_by_k.items()}
+    assert means[100] > means[10] > means[1]
+    for values in iwae_by_k.values():
+        assert values.shape == (100,) and np.all(np.isfinite(values))
+
+
+def test_iwae_with_one_sample_is_an_elbo_estimate(trained_vae, x):
+    """At k = 1 the IWAE bound is a one-sample ELBO with a Monte-Carlo KL."""
+    model = trained_vae.model
+    differences = []
+    for seed in range(5):
+        iwae = evaluate.iwae_log_likelihood(model, x, num_samples=1, seed=seed)
+        elbo = evaluate.elbo(model, x, num_samples=1, seed=100 + seed)
+        differences.append(iwae - elbo)
+    differences = np.concatenate(differences)
+    standard_error = differences.std() / math.sqrt(len(differences))
+    assert abs(differences.mean()) < 4 * standard_error
+
+
+def test_iwae_chunks_give_the_same_answer(trained_vae, x, monkeypatch):
+    model = trained_vae.model
+    image = x[:1]
+    whole = evaluate.iwae_log_likelihood(model, image, num_samples=250, seed=3)
+    monkeypatch.setattr(evaluate, "_MAX_DECODES_PER_CALL", 100)
+    chunked = evaluate.iwae_log_likelihood(model, image, num_samples=250, seed=3)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-9)
+    several = evaluate.iwae_log_likelihood(model, x[:7], num_samples=30, seed=3)
+    assert several.shape == (7,) and np.all(np.isfinite(several))
+
+
+def test_iwae_with_more_samples_than_a_chunk(trained_vae, x):
+    model = trained_vae.model
+    k = 40000
+    assert k > evaluate._MAX_DECODES_PER_CALL
+    value = evaluate.iwae_log_likelihood(model, x[:1], num_samples=k, seed=0)
+    assert value.shape == (1,) and np.isfinite(value[0])
+    one_sample = evaluate.iwae_log_likelihood(model, x[:1], num_samples=1, seed=0)
+    assert value[0] > one_sample[0] - 1.0
+
+
+def test_iwae_timing_at_k_1000(mnist, capsys):
+    aelib.set_seed(0)
+    model = aelib.VAE(latent_dim=2, hidden_units=(512,))
+    images = mnist.x_test[:1000]
+    start = time.perf_counter()
+    values = evaluate.iwae_log_likelihood(model, images, num_samples=1000, seed=0)
+    elapsed = time.perf_counter() - start
+    with capsys.disabled():
+        print(
+            f"\nIWAE, k=1000 on 1,000 images, latent 2, hidden (512,): {elapsed:.1f} s"
+        )
+    assert values.shape == (1000,) and np.all(np.isfinite(values))
+    assert elapsed < 120.0
+
+
+def test_estimators_need_a_vae(trained_autoencoder, x):
+    with pytest.raises(ValueError, match="needs an aelib.VAE.*Autoencoder"):
+        evaluate.elbo(trained_autoencoder.model, x)
+    with pytest.raises(ValueError, match="needs an aelib.VAE"):
+        evaluate.iwae_log_likelihood(trained_autoencoder.model, x)
+    with pytest.raises(ValueError, match="needs an aelib model"):
+        evaluate.reconstruction_error(object(), x)
+
+
+@pytest.mark.parametrize("num_samples", [0, -1, 2.5])
+def test_num_samples_must_be_a_positive_count(trained_vae, x, num_samples):
+    with pytest.raises(ValueError, match="num_samples"):
+        evaluate.elbo(trained_vae.model, x, num_samples=num_samples)
+    with pytest.raises(ValueError, match="num_samples"):
+        evaluate.iwae_log_likelihood(trained_vae.model, x, num_samples=num_samples)
+
+
+@pytest.mark.parametrize("fixture", ["trained_vae", "trained_autoencoder"])
+def test_reconstruction_error(request, fixture, x):
+    model = request.getfixturevalue(fixture).model
+    reconstruction = model.reconstruct(x).astype(np.float64)
+    squared = evaluate.reconstruction_error(model, x)
+    assert squared.shape == (100,) and np.all(squared >= 0)
+    np.testing.assert_allclose(
+        squared, ((x - reconstruction) ** 2).sum(axis=(1, 2)), rtol=1e-6
+    )
+    bernoulli = evaluate.reconstruction_error(model, x, metric="bernoulli")
+    assert bernoulli.shape == (100,) and np.all(bernoulli >= 0)
+    z = model.encode(x)
+    logits = model.decoder(z[0] if isinstance(z, tuple) else z)
+    nll = ops.convert_to_numpy(aelib.losses.bernoulli_nll(x, logits))
+    np.testing.assert_allclose(bernoulli, nll, rtol=1e-3)
+    with pytest.raises(ValueError, match="metric must be"):
+        evaluate.reconstruction_error(model, x, metric="l1")
+
+
+def test_reconstruction_error_is_zero_for_perfect_copies():
+    class Identity(aelib.Autoencoder):
+        def reconstruct(self, images, batch_size=1024):
+            return np.asarray(images, np.float32)
+
+    images = (np.random.default_rng(0).random((3, 28, 28)) < 0.5).astype(np.float32)
+    model = Identity(latent_dim=2, hidden_units=(4,))
+    np.testing.assert_array_equal(evaluate.reconstruction_error(model, images), 0.0)
+    bernoulli = evaluate.reconstruction_error(model, images, metric="bernoulli")
+    assert np.all(bernoulli < 784 * 2e-7)
+
+
+def test_bits_per_dim():
+    assert evaluate.bits_per_dim(784 * math.log(2.0)) == pytest.approx(1.0)
+    np.testing.assert_allclose(
+        evaluate.bits_per_dim([0.0, 100.0], num_dims=10),
+        [0.0, 100 / (10 * math.log(2))],
+    )
+    with pytest.raises(ValueError, match="num_dims must be positive"):
+        evaluate.bits_per_dim(1.0, num_dims=0)
