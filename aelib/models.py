@@ -130,6 +130,17 @@ class _ReconstructionModel(keras.Model):
             data = data[0]
         kwargs["validation_data"] = self._check_data(data, None, "fit")
 
+    def _scale_for_replicas(self, loss):
+        """Divides the loss by the number of replicas under ``tf.distribute``.
+
+        Keras sums the replicas' gradients, so each replica's loss must be its
+        share of the global mean (what Keras's own losses do); with one device
+        this is the identity.
+        """
+        strategy = getattr(self, "distribute_strategy", None)
+        replicas = int(getattr(strategy, "num_replicas_in_sync", 1))
+        return loss / replicas if replicas > 1 else loss
+
     def _compile_if_needed(self) -> None:
         if not self.compiled:
             self.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
@@ -270,7 +281,7 @@ class Autoencoder(_ReconstructionModel):
             total = total + ops.sum(self.losses)
         batch = ops.shape(x)[0]
         self.reconstruction_loss_tracker.update_state(reconstruction, batch)
-        return total
+        return self._scale_for_replicas(total)
 
     def encode(self, x: Any, batch_size: int = 1024) -> np.ndarray:
         """Encodes images to codes of shape (n, latent_dim)."""
@@ -399,7 +410,7 @@ class VAE(_ReconstructionModel):
         batch = ops.shape(x)[0]
         self.reconstruction_loss_tracker.update_state(reconstruction, batch)
         self.kl_loss_tracker.update_state(kl, batch)
-        return total
+        return self._scale_for_replicas(total)
 
     def encode(self, x: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """Returns the posterior parameters ``(z_mean, z_log_var)``, each (n, d)."""
