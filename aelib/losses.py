@@ -94,7 +94,8 @@ def gaussian_nll(x, mean, variance=1.0):
     """
     mean = ops.convert_to_tensor(mean)
     x = ops.cast(x, mean.dtype)
-    variance = ops.broadcast_to(ops.cast(variance, mean.dtype), ops.shape(x))
+    variance = ops.convert_to_tensor(variance, dtype=mean.dtype)
+    variance = ops.broadcast_to(variance, ops.shape(x))
     terms = ops.square(x - mean) / variance + ops.log(variance) + _LOG_2PI
     return 0.5 * _sum_per_example(terms)
 

@@ -141,3 +141,13 @@ def test_standard_normal_log_prob_matches_scipy(rng):
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     same = numpy_of(losses.diagonal_gaussian_log_prob(z, 0.0, 0.0))
     np.testing.assert_allclose(got, same, rtol=1e-6)
+
+
+def test_gaussian_nll_keeps_float64_precision():
+    # A Python-float variance must not be rounded to float32 on its way in.
+    rng = np.random.default_rng(3)
+    x, mean = rng.random((3, 5)), rng.random((3, 5))
+    value = ops.convert_to_numpy(losses.gaussian_nll(x, mean, 0.3))
+    expected = 0.5 * np.sum((x - mean) ** 2 / 0.3 + np.log(2 * np.pi * 0.3), axis=1)
+    assert value.dtype == np.float64
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
