@@ -317,3 +317,42 @@ def test_lambda_layer_is_refused_in_safe_mode(tmp_path):
     model.save(path)
     with pytest.raises(ValueError, match="safe_mode"):
         keras.saving.load_model(path, safe_mode=True)
+
+
+def test_compile_defaults_and_refusal_of_a_foreign_loss():
+    model = aelib.VAE(latent_dim=2, hidden_units=(8,))
+    model.compile()
+    assert model.steps_per_execution == aelib.models.STEPS_PER_EXECUTION > 1
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    model.compile(optimizer="sgd", steps_per_execution=1)
+    assert model.steps_per_execution == 1
+    with pytest.raises(ValueError, match="defines its own loss"):
+        model.compile(loss="mse")
+
+
+def test_steps_per_execution_does_not_change_the_result(small_mnist):
+    x = small_mnist.x_train[:300]
+    histories = []
+    for steps in (1, aelib.models.STEPS_PER_EXECUTION):
+        aelib.set_seed(0)
+        model = aelib.Autoencoder(latent_dim=4, hidden_units=(16,))
+        model.compile(steps_per_execution=steps)
+        histories.append(model.fit(x, epochs=2, batch_size=32, verbose=0).history)
+    np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=1e-5)
+
+
+def test_a_loaded_model_is_compiled_with_its_optimizer_state(small_mnist, tmp_path):
+    aelib.set_seed(0)
+    model = aelib.VAE(latent_dim=2, hidden_units=(8,))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=2e-3))
+    model.fit(small_mnist.x_train[:256], epochs=1, batch_size=64, verbose=0)
+    model.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras", safe_mode=True)
+    assert loaded.compiled
+    assert loaded.steps_per_execution == model.steps_per_execution
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(2e-3)
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) == 4
+    # Training goes on from where it stopped.
+    loaded.fit(small_mnist.x_train[:256], epochs=1, batch_size=64, verbose=0)
+    assert int(loaded.optimizer.iterations) == 8
