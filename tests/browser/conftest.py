@@ -1,0 +1,289 @@
+"""Fixtures of the browser test: the built book, a loopback server, Chromium.
+
+The browser test opens every page of the built book (``_build/html``) in
+headless Chromium, served over HTTP from 127.0.0.1, and checks what a reader
+would see. It needs three things, each of which can be chosen with an
+environment variable:
+
+``AELIB_BOOK_HTML``
+    the built site (default ``_build/html``; build it with ``make book``);
+``AELIB_BOOK_TOC``
+    the table of contents whose pages are tested (default ``_toc.yml``);
+``AELIB_CHROMIUM``
+    the Chromium executable (default ``/usr/bin/chromium``, Debian's package
+    ``chromium``); Playwright drives it, it never downloads a browser;
+``AELIB_SCREENSHOTS``
+    where the screenshots go (default ``screenshots`` next to the site, so
+    ``_build/screenshots``);
+``AELIB_MATHJAX_DIR``
+    optional: a local copy of MathJax 3 (the npm package ``mathjax@3``), served
+    in place of the CDN, so that maths are typeset offline too.
+
+Without Chromium the browser tests are deselected and pytest exits with status
+0 after saying why; they are not counted as passed. When the environment
+variable ``CI`` is set, a missing Chromium is an error instead.
+"""
+
+import functools
+import glob
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HTML_DIR = Path(os.environ.get("AELIB_BOOK_HTML") or REPO / "_build" / "html")
+TOC = Path(os.environ.get("AELIB_BOOK_TOC") or REPO / "_toc.yml")
+CHROMIUM = Path(os.environ.get("AELIB_CHROMIUM") or "/usr/bin/chromium")
+MATHJAX_DIR = os.environ.get("AELIB_MATHJAX_DIR")
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"
+SCREENSHOT_DIR = Path(
+    os.environ.get("AELIB_SCREENSHOTS") or HTML_DIR.parent / "screenshots"
+)
+
+# Headless flags that work on a machine without display, GPU or internet. The
+# last three stop Chromium from calling Google's servers in the background.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+SOURCE_SUFFIXES = (".md", ".ipynb", ".rst", ".myst")
+THIS_DIR = Path(__file__).resolve().parent
+REPORT_KEY = pytest.StashKey[dict]()
+
+
+def running_in_ci() -> bool:
+    """True when the environment variable CI is set to something true-like."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def no_chromium_message() -> str:
+    return (
+        f"browser test did not run: no Chromium at {CHROMIUM}. "
+        "Install it with `sudo apt-get install chromium` "
+        "(or point AELIB_CHROMIUM at a Chromium executable)."
+    )
+
+
+# ------------------------------------------------------------------- toc pages
+
+
+def toc_pages(toc: Path = TOC) -> list[str]:
+    """The documents of a Jupyter Book 1.x toc, in reading order, without suffix.
+
+    Handles ``root``, ``parts``, ``chapters`` and ``sections`` at any depth and
+    ``file`` and ``glob`` entries; ``url`` entries are external and skipped.
+    """
+    book_dir = toc.parent
+    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
+    pages: list[str] = []
+
+    def add(name: str) -> None:
+        if Path(name).suffix in SOURCE_SUFFIXES:
+            name = str(Path(name).with_suffix(""))
+        if name not in pages:
+            pages.append(name)
+
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        if "file" in node:
+            add(node["file"])
+        if "glob" in node:
+            pattern = str(book_dir / node["glob"])
+            for path in sorted(glob.glob(pattern + ".*")):
+                if Path(path).suffix in SOURCE_SUFFIXES:
+                    add(str(Path(path).relative_to(book_dir)))
+        for key in ("parts", "chapters", "sections"):
+            walk(node.get(key))
+
+    add(data["root"])
+    walk(data)
+    return pages
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize the page test with every page of the toc."""
+    if "docname" in metafunc.fixturenames:
+        pages = toc_pages()
+        metafunc.parametrize("docname", pages, ids=pages)
+
+
+# ------------------------------------------------- no Chromium: say it, exit 0
+
+
+def _is_browser_item(item) -> bool:
+    return THIS_DIR in Path(str(item.path)).resolve().parents
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM.exists() or running_in_ci():
+        return  # in CI the `browser` fixture fails every test instead
+    browser_items = [item for item in items if _is_browser_item(item)]
+    if browser_items:
+        config.hook.pytest_deselected(items=browser_items)
+        items[:] = [item for item in items if not _is_browser_item(item)]
+        config.stash[REPORT_KEY]["not_run"] = no_chromium_message()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Only browser tests were selected and none could run: not a failure, but
+    # not a pass either (the summary says why).
+    if session.config.stash[REPORT_KEY].get("not_run") and exitstatus == 5:
+        session.exitstatus = 0
+
+
+def pytest_configure(config):
+    config.stash[REPORT_KEY] = {
+        "tested": [],  # pages whose test ran
+        "pages": {},  # what was found on each page that loaded
+        "external": [],
+        "known": [],
+        "notes": [],
+    }
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    report = config.stash[REPORT_KEY]
+    write = terminalreporter.write_line
+    if report.get("not_run"):
+        terminalreporter.section("browser test NOT RUN", yellow=True, bold=True)
+        write(report["not_run"])
+        return
+    if not report["pages"]:
+        return
+    terminalreporter.section("rendered book in headless Chromium")
+    for docname, info in report["pages"].items():
+        write(
+            f"{docname}: {info['images']} images, {info['links']} internal links, "
+            f"{info['math']} maths ({info['math_rendered']} rendered by MathJax, "
+            f"{info['math'] - info['math_rendered']} as TeX markup), "
+            f"{info['seconds']:.1f} s, screenshot {info['screenshot']}"
+        )
+    if report["external"]:
+        write("")
+        write(
+            "Problems with external resources (reported, not failing; "
+            "expected when offline):"
+        )
+        for docname, problem in report["external"]:
+            write(f"  {docname}: {problem}")
+    if report["known"]:
+        write("")
+        write(
+            "Known problems that are not the book's own: its theme's and "
+            "extensions' scripts, the browser's favicon request (listed, not failing):"
+        )
+        for docname, problem in report["known"]:
+            write(f"  {docname}: {problem}")
+    for note in report["notes"]:
+        write(note)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def book_report(pytestconfig) -> dict:
+    """What the tests found, printed at the end of the run."""
+    return pytestconfig.stash[REPORT_KEY]
+
+
+@pytest.fixture(scope="session")
+def toc_docnames() -> list[str]:
+    """The pages of the toc, root first."""
+    return toc_pages()
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The built HTML book; the test fails when it has not been built."""
+    if not (HTML_DIR / "index.html").is_file():
+        pytest.fail(
+            f"the book is not built: {HTML_DIR / 'index.html'} does not exist. "
+            "Run `make book` first (in `make test` this stage runs after "
+            "book-strict, which builds it).",
+            pytrace=False,
+        )
+    return HTML_DIR
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url(site):
+    """Serve the site from 127.0.0.1 on a free port for the whole session."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (the system's), driven by Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            no_chromium_message() + " CI is set, so the browser test must run.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def new_context(browser):
+    """Make a fresh browser context (empty profile), MathJax local if asked."""
+
+    def serve_mathjax(route):
+        path = Path(MATHJAX_DIR, route.request.url[len(MATHJAX_CDN) :].split("?")[0])
+        if path.is_file():
+            route.fulfill(path=str(path))
+        else:
+            route.fulfill(status=404)
+
+    def make(**options):
+        context = browser.new_context(**options)
+        if MATHJAX_DIR:
+            context.route(MATHJAX_CDN + "**", serve_mathjax)
+        return context
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR
