@@ -7,24 +7,39 @@ Measured*. Each module holds one concept:
   offline, and binarization helpers;
 - :mod:`aelib.validation`: the checks every public entry point runs on input;
 - :mod:`aelib.layers`: the reparameterization layer;
+- :mod:`aelib.networks`: dense and convolutional encoders and decoders;
 - :mod:`aelib.models`: :class:`Autoencoder` and :class:`VAE`;
+- :mod:`aelib.denoising`, :mod:`aelib.sparse`, :mod:`aelib.conditional`: the
+  denoising and sparse autoencoders and the conditional VAE;
+- :mod:`aelib.callbacks`: KL annealing;
 - :mod:`aelib.losses`: likelihood and KL terms;
-- :mod:`aelib.evaluate`: ELBO and importance-weighted log-likelihood;
+- :mod:`aelib.evaluate`: ELBO, importance-weighted log-likelihood, active units;
+- :mod:`aelib.interpolation`: linear and spherical paths between codes;
+- :mod:`aelib.detection`: ROC curves and AUC for anomaly detection;
 - :mod:`aelib.plotting`: the book's figures;
 - :mod:`aelib.quality`: how digit-like generated images are;
 - :mod:`aelib.seeding`: one call for reproducible runs.
 """
 
 from aelib import (
+    callbacks,
+    conditional,
     data,
+    denoising,
+    detection,
     evaluate,
+    interpolation,
     layers,
     losses,
     models,
+    networks,
     plotting,
     quality,
+    sparse,
     validation,
 )
+from aelib.callbacks import KLAnnealing
+from aelib.conditional import ConditionalVAE
 from aelib.data import (
     Dataset,
     DatasetUnavailableError,
@@ -35,10 +50,21 @@ from aelib.data import (
     load_mnist,
     sample_binarize,
 )
-from aelib.evaluate import bits_per_dim, elbo, iwae_log_likelihood, reconstruction_error
+from aelib.denoising import DenoisingAutoencoder
+from aelib.detection import roc_auc, roc_curve
+from aelib.evaluate import (
+    active_units,
+    bits_per_dim,
+    elbo,
+    iwae_log_likelihood,
+    kl_per_dimension,
+    reconstruction_error,
+)
+from aelib.interpolation import lerp, slerp
 from aelib.layers import Sampling
 from aelib.models import VAE, Autoencoder
 from aelib.seeding import set_seed
+from aelib.sparse import SparseAutoencoder
 from aelib.validation import validate_images
 
 __version__ = "0.1.0"
@@ -46,27 +72,44 @@ __version__ = "0.1.0"
 __all__ = [
     "VAE",
     "Autoencoder",
+    "ConditionalVAE",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+    "KLAnnealing",
     "Dataset",
     "DatasetUnavailableError",
     "DynamicBinarization",
     "Sampling",
+    "active_units",
     "binarize",
     "bits_per_dim",
+    "callbacks",
+    "conditional",
     "data",
+    "denoising",
+    "detection",
     "elbo",
     "evaluate",
     "flatten",
+    "interpolation",
     "iwae_log_likelihood",
+    "kl_per_dimension",
     "layers",
+    "lerp",
     "load_fashion_mnist",
     "load_mnist",
     "losses",
     "models",
+    "networks",
     "plotting",
     "quality",
     "reconstruction_error",
+    "roc_auc",
+    "roc_curve",
     "sample_binarize",
     "set_seed",
+    "slerp",
+    "sparse",
     "validate_images",
     "validation",
 ]

@@ -32,6 +32,8 @@ from aelib.models import VAE, Autoencoder
 from aelib.validation import validate_images, validate_positive
 
 __all__ = [
+    "active_units",
+    "kl_per_dimension",
     "elbo",
     "iwae_log_likelihood",
     "reconstruction_error",
@@ -47,6 +49,11 @@ def _check_vae(model: Any, function: str) -> VAE:
         raise ValueError(
             f"{function} needs an aelib.VAE (a model with a posterior q(z|x)), got "
             f"{type(model).__name__}."
+        )
+    if model._num_conditions():
+        raise ValueError(
+            f"{function} does not support conditional models: their posterior "
+            "and likelihood also need the labels."
         )
     return model
 
@@ -195,3 +202,38 @@ def bits_per_dim(nll_nats: Any, num_dims: int = 784) -> np.ndarray | float:
     """
     num_dims = validate_positive(num_dims, "num_dims", integer=True)
     return np.asarray(nll_nats, dtype=np.float64) / (num_dims * math.log(2.0))
+
+
+def kl_per_dimension(model: VAE, x: Any) -> np.ndarray:
+    """The KL of each latent dimension, averaged over the images, in nats.
+
+    A dimension whose KL is near zero has a posterior equal to the prior for
+    every image: it carries no information about x (a collapsed dimension).
+
+    Returns:
+        float64 array of shape (latent_dim,); its sum is the mean KL term.
+    """
+    model = _check_vae(model, "kl_per_dimension")
+    z_mean, z_log_var = model.encode(x)
+    per_dimension = losses.gaussian_kl_per_dimension(
+        z_mean.astype(np.float64), z_log_var.astype(np.float64)
+    )
+    return ops.convert_to_numpy(per_dimension).mean(axis=0)
+
+
+def active_units(model: VAE, x: Any, threshold: float = 0.01) -> tuple[int, np.ndarray]:
+    """Counts the latent dimensions the model uses (Burda et al., 2016).
+
+    A dimension u is active when the variance over images of its posterior mean,
+    ``Cov_x(E_q[z_u | x])``, exceeds ``threshold``: the code then changes with
+    the image. Inactive dimensions are ignored by the decoder.
+
+    Returns:
+        ``(count, variances)``: the number of active units and the variance of
+        each dimension's posterior mean, shape (latent_dim,).
+    """
+    model = _check_vae(model, "active_units")
+    threshold = validate_positive(threshold, "threshold")
+    z_mean, _ = model.encode(x)
+    variances = z_mean.astype(np.float64).var(axis=0)
+    return int((variances > threshold).sum()), variances

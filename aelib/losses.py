@@ -26,6 +26,7 @@ __all__ = [
     "squared_error",
     "gaussian_nll",
     "gaussian_kl",
+    "gaussian_kl_per_dimension",
     "diagonal_gaussian_log_prob",
     "standard_normal_log_prob",
 ]
@@ -100,6 +101,21 @@ def gaussian_nll(x, mean, variance=1.0):
     return 0.5 * _sum_per_example(terms)
 
 
+def gaussian_kl_per_dimension(z_mean, z_log_var):
+    """KL( N(z_mean, diag(exp(z_log_var))) || N(0, I) ) of each latent dimension.
+
+    Args:
+        z_mean: shape (n, d).
+        z_log_var: shape (n, d).
+
+    Returns:
+        Shape (n, d): ``0.5 * (exp(log_var) + mean^2 - 1 - log_var)``, nats.
+    """
+    z_mean = ops.convert_to_tensor(z_mean)
+    z_log_var = ops.cast(z_log_var, z_mean.dtype)
+    return 0.5 * (ops.exp(z_log_var) + ops.square(z_mean) - 1.0 - z_log_var)
+
+
 def gaussian_kl(z_mean, z_log_var):
     """KL( N(z_mean, diag(exp(z_log_var))) || N(0, I) ), per example, in closed form.
 
@@ -113,10 +129,7 @@ def gaussian_kl(z_mean, z_log_var):
     Returns:
         Shape (n,): nats per example, never negative.
     """
-    z_mean = ops.convert_to_tensor(z_mean)
-    z_log_var = ops.cast(z_log_var, z_mean.dtype)
-    terms = ops.exp(z_log_var) + ops.square(z_mean) - 1.0 - z_log_var
-    return 0.5 * ops.sum(terms, axis=-1)
+    return ops.sum(gaussian_kl_per_dimension(z_mean, z_log_var), axis=-1)
 
 
 def diagonal_gaussian_log_prob(z, mean, log_var):

@@ -14,10 +14,11 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
 
 from aelib import losses
 from aelib.layers import LOG_VAR_LIMIT, Sampling
+from aelib.networks import build_decoder, build_encoder, check_architecture
 from aelib.validation import validate_images, validate_latent, validate_positive
 
 __all__ = ["Autoencoder", "VAE"]
@@ -37,7 +38,7 @@ _RECONSTRUCTION_LOSSES = {
 }
 
 
-def _check_architecture(
+def _check_sizes(
     input_shape: Sequence[int], latent_dim: int, hidden_units: Sequence[int]
 ) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
     if isinstance(input_shape, int):
@@ -50,43 +51,6 @@ def _check_architecture(
         validate_positive(u, "hidden_units entries", integer=True) for u in hidden_units
     )
     return input_shape, latent_dim, hidden_units
-
-
-def _dense_encoder(
-    input_shape: tuple[int, ...],
-    hidden_units: tuple[int, ...],
-    activation: str,
-    heads: Sequence[tuple[str, int]],
-    name: str,
-) -> keras.Model:
-    """A multilayer perceptron from images to one or more linear heads."""
-    inputs = keras.Input(shape=input_shape, name="images")
-    hidden = layers.Flatten(name="flatten")(inputs)
-    for index, units in enumerate(hidden_units):
-        hidden = layers.Dense(units, activation=activation, name=f"hidden_{index}")(
-            hidden
-        )
-    outputs = [layers.Dense(units, name=head)(hidden) for head, units in heads]
-    return keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=name)
-
-
-def _dense_decoder(
-    input_shape: tuple[int, ...],
-    latent_dim: int,
-    hidden_units: tuple[int, ...],
-    activation: str,
-    name: str,
-) -> keras.Model:
-    """A multilayer perceptron from codes to per-pixel logits (mirrors the encoder)."""
-    inputs = keras.Input(shape=(latent_dim,), name="codes")
-    hidden = inputs
-    for index, units in enumerate(reversed(hidden_units)):
-        hidden = layers.Dense(units, activation=activation, name=f"hidden_{index}")(
-            hidden
-        )
-    logits = layers.Dense(int(np.prod(input_shape)), name="logits")(hidden)
-    logits = layers.Reshape(input_shape, name="image_logits")(logits)
-    return keras.Model(inputs, logits, name=name)
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -252,9 +216,10 @@ class _ReconstructionModel(keras.Model):
 
 @keras.saving.register_keras_serializable(package="aelib")
 class Autoencoder(_ReconstructionModel):
-    """A dense autoencoder: image -> code of ``latent_dim`` numbers -> image.
+    """An autoencoder: image -> code of ``latent_dim`` numbers -> image.
 
-    The encoder is a multilayer perceptron ending in a linear layer of
+    The encoder (a multilayer perceptron, or convolutions followed by one with
+    ``architecture="conv"``; see :mod:`aelib.networks`) ends in a linear layer of
     ``latent_dim`` units, the bottleneck; the decoder mirrors it and ends in one
     logit per pixel. ``decode`` and ``reconstruct`` apply the sigmoid.
 
@@ -273,6 +238,8 @@ class Autoencoder(_ReconstructionModel):
             them in reverse order.
         activation: activation of the hidden layers.
         reconstruction_loss: ``"bernoulli"`` or ``"squared_error"``.
+        architecture: ``"dense"`` or ``"conv"``.
+        conv_filters: filters of the stride-2 convolutions (``"conv"`` only).
         **kwargs: standard model arguments such as ``name``.
 
     Example:
@@ -289,10 +256,12 @@ class Autoencoder(_ReconstructionModel):
         hidden_units: Sequence[int] = (256,),
         activation: str = "relu",
         reconstruction_loss: str = "bernoulli",
+        architecture: str = "dense",
+        conv_filters: Sequence[int] = (32, 64),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.image_shape, self.latent_dim, self.hidden_units = _check_architecture(
+        self.image_shape, self.latent_dim, self.hidden_units = _check_sizes(
             input_shape, latent_dim, hidden_units
         )
         if reconstruction_loss not in _RECONSTRUCTION_LOSSES:
@@ -302,15 +271,25 @@ class Autoencoder(_ReconstructionModel):
             )
         self.activation = activation
         self.reconstruction_loss = reconstruction_loss
-        self.encoder = _dense_encoder(
+        self.architecture = architecture
+        self.conv_filters = check_architecture(
+            architecture, self.image_shape, conv_filters
+        )
+        self.encoder = build_encoder(
+            architecture,
             self.image_shape,
             self.hidden_units,
             activation,
             [("code", self.latent_dim)],
-            name="encoder",
+            conv_filters=self.conv_filters,
         )
-        self.decoder = _dense_decoder(
-            self.image_shape, self.latent_dim, self.hidden_units, activation, "decoder"
+        self.decoder = build_decoder(
+            architecture,
+            self.image_shape,
+            self.latent_dim,
+            self.hidden_units,
+            activation,
+            conv_filters=self.conv_filters,
         )
         self.reconstruction_loss_tracker = keras.metrics.Mean(
             name="reconstruction_loss"
@@ -332,12 +311,20 @@ class Autoencoder(_ReconstructionModel):
         if sample_weight is not None:
             raise ValueError("aelib models do not support sample_weight.")
         reconstruction = ops.mean(self.reconstruction_term(x, y_pred["logits"]))
-        total = reconstruction
+        batch = ops.shape(x)[0]
+        total = reconstruction + self.code_penalty(y_pred["z"], batch)
         if self.losses:
             total = total + ops.sum(self.losses)
-        batch = ops.shape(x)[0]
         self.reconstruction_loss_tracker.update_state(reconstruction, batch)
         return self._scale_for_replicas(total)
+
+    def code_penalty(self, z, batch):
+        """A penalty on the codes added to the loss; none for a plain autoencoder.
+
+        Subclasses such as :class:`aelib.sparse.SparseAutoencoder` override it
+        (and update their own metric with ``batch`` as its weight).
+        """
+        return ops.zeros((), dtype=z.dtype)
 
     def encode(self, x: Any, batch_size: int = 1024) -> np.ndarray:
         """Encodes images to codes of shape (n, latent_dim)."""
@@ -357,6 +344,8 @@ class Autoencoder(_ReconstructionModel):
             "hidden_units": list(self.hidden_units),
             "activation": self.activation,
             "reconstruction_loss": self.reconstruction_loss,
+            "architecture": self.architecture,
+            "conv_filters": list(self.conv_filters),
         }
 
 
@@ -380,7 +369,14 @@ class VAE(_ReconstructionModel):
             dimensions
 
     ``fit`` and ``evaluate`` report all three. The weight lives in the
-    non-trainable variable ``kl_weight`` so that a callback can anneal it.
+    non-trainable variable ``kl_weight`` so that a callback can anneal it
+    (:class:`aelib.callbacks.KLAnnealing`).
+
+    Free bits (Kingma et al., 2016): with ``free_bits`` = lambda > 0, the KL
+    term of the *objective* becomes ``sum_j max(lambda, KL_j)``, where ``KL_j``
+    is dimension j's KL averaged over the batch, so no dimension is pushed
+    below lambda nats and the encoder keeps using it. ``kl_loss`` still
+    reports the true KL.
 
     Args:
         input_shape: the shape of one image.
@@ -390,6 +386,10 @@ class VAE(_ReconstructionModel):
         beta: the weight of the KL term, positive.
         activation: activation of the hidden layers.
         seed: seed of the sampling layer (``None``: from the global seed).
+        architecture: ``"dense"`` or ``"conv"`` (see :mod:`aelib.networks`).
+        conv_filters: filters of the stride-2 convolutions (``"conv"`` only).
+        free_bits: nats per latent dimension below which the KL is not
+            penalized; 0 turns it off.
         **kwargs: standard model arguments such as ``name``.
 
     Example:
@@ -407,25 +407,43 @@ class VAE(_ReconstructionModel):
         beta: float = 1.0,
         activation: str = "relu",
         seed: int | None = None,
+        architecture: str = "dense",
+        conv_filters: Sequence[int] = (32, 64),
+        free_bits: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.image_shape, self.latent_dim, self.hidden_units = _check_architecture(
+        self.image_shape, self.latent_dim, self.hidden_units = _check_sizes(
             input_shape, latent_dim, hidden_units
         )
         self.beta = validate_positive(beta, "beta")
         self.activation = activation
         self.seed = seed
-        self.encoder = _dense_encoder(
+        self.architecture = architecture
+        self.conv_filters = check_architecture(
+            architecture, self.image_shape, conv_filters
+        )
+        if isinstance(free_bits, bool) or not np.isfinite(free_bits) or free_bits < 0:
+            raise ValueError(f"free_bits must be a number >= 0, got {free_bits!r}.")
+        self.free_bits = float(free_bits)
+        self.encoder = build_encoder(
+            architecture,
             self.image_shape,
             self.hidden_units,
             activation,
             [("z_mean", self.latent_dim), ("z_log_var", self.latent_dim)],
-            name="encoder",
+            conv_filters=self.conv_filters,
+            num_classes=self._num_conditions(),
         )
         self.sampling = Sampling(seed=seed, name="sampling")
-        self.decoder = _dense_decoder(
-            self.image_shape, self.latent_dim, self.hidden_units, activation, "decoder"
+        self.decoder = build_decoder(
+            architecture,
+            self.image_shape,
+            self.latent_dim,
+            self.hidden_units,
+            activation,
+            conv_filters=self.conv_filters,
+            num_classes=self._num_conditions(),
         )
         self.kl_weight = self.add_weight(
             shape=(),
@@ -437,6 +455,14 @@ class VAE(_ReconstructionModel):
             name="reconstruction_loss"
         )
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+
+    def _num_conditions(self) -> int:
+        """Classes of the label a conditional subclass feeds the networks."""
+        return 0
+
+    def _images(self, x):
+        """The images inside the model's input (the input itself here)."""
+        return x
 
     def posterior(self, inputs, training: bool = False):
         """The parameters of q(z|x) as tensors: ``(z_mean, z_log_var)``.
@@ -458,12 +484,21 @@ class VAE(_ReconstructionModel):
     ):
         if sample_weight is not None:
             raise ValueError("aelib models do not support sample_weight.")
-        reconstruction = ops.mean(losses.bernoulli_nll(x, y_pred["logits"]))
-        kl = ops.mean(losses.gaussian_kl(y_pred["z_mean"], y_pred["z_log_var"]))
-        total = reconstruction + ops.cast(self.kl_weight, kl.dtype) * kl
+        images = self._images(x)
+        reconstruction = ops.mean(losses.bernoulli_nll(images, y_pred["logits"]))
+        kl_per_dimension = ops.mean(
+            losses.gaussian_kl_per_dimension(y_pred["z_mean"], y_pred["z_log_var"]),
+            axis=0,
+        )
+        kl = ops.sum(kl_per_dimension)
+        if self.free_bits > 0:
+            kl_objective = ops.sum(ops.maximum(kl_per_dimension, self.free_bits))
+        else:
+            kl_objective = kl
+        total = reconstruction + ops.cast(self.kl_weight, kl.dtype) * kl_objective
         if self.losses:
             total = total + ops.sum(self.losses)
-        batch = ops.shape(x)[0]
+        batch = ops.shape(images)[0]
         self.reconstruction_loss_tracker.update_state(reconstruction, batch)
         self.kl_loss_tracker.update_state(kl, batch)
         return self._scale_for_replicas(total)
@@ -504,4 +539,7 @@ class VAE(_ReconstructionModel):
             "beta": self.beta,
             "activation": self.activation,
             "seed": self.seed,
+            "architecture": self.architecture,
+            "conv_filters": list(self.conv_filters),
+            "free_bits": self.free_bits,
         }
