@@ -168,3 +168,56 @@ def test_bits_per_dim():
     )
     with pytest.raises(ValueError, match="num_dims must be positive"):
         evaluate.bits_per_dim(1.0, num_dims=0)
+
+
+# ------------------------------------------- KL per dimension, active units
+
+
+def test_kl_per_dimension_sums_to_the_mean_kl(trained_vae, x):
+    model = trained_vae.model
+    per_dimension = evaluate.kl_per_dimension(model, x)
+    assert per_dimension.shape == (2,) and per_dimension.dtype == np.float64
+    assert np.all(per_dimension >= 0)
+    z_mean, z_log_var = (v.astype(np.float64) for v in model.encode(x))
+    kl = 0.5 * (np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var)
+    np.testing.assert_allclose(per_dimension, kl.mean(axis=0), rtol=1e-12)
+    assert per_dimension.sum() == pytest.approx(kl.sum(axis=1).mean(), rel=1e-12)
+    result = model.evaluate(x, batch_size=100, return_dict=True, verbose=0)
+    assert per_dimension.sum() == pytest.approx(result["kl_loss"], rel=1e-4)
+
+
+@pytest.fixture(scope="module")
+def vae_with_dead_units():
+    """A 5-D VAE whose posterior means 0 and 3 do not depend on the image."""
+    aelib.set_seed(0)
+    model = aelib.VAE(latent_dim=5, hidden_units=(16,))
+    head = model.encoder.get_layer("z_mean")
+    kernel = ops.convert_to_numpy(head.kernel)
+    kernel *= np.array([0.0, 5.0, 5.0, 0.0, 0.02], np.float32)
+    head.kernel.assign(kernel)
+    head.bias.assign(np.array([1.5, 0.0, 0.0, -2.0, 0.0], np.float32))
+    return model
+
+
+def test_active_units_against_numpy(vae_with_dead_units, x):
+    model = vae_with_dead_units
+    variances_expected = model.encode(x)[0].astype(np.float64).var(axis=0)
+    count, variances = evaluate.active_units(model, x)
+    np.testing.assert_allclose(variances, variances_expected, rtol=1e-10)
+    assert variances[0] == variances[3] == 0.0  # constant means: inactive
+    assert count == int((variances_expected > 0.01).sum())
+    assert count == 2  # units 1 and 2; unit 4 varies, but by less than 0.01
+    assert 0 < variances[4] < 0.01 < min(variances[1], variances[2])
+    # the threshold decides
+    assert evaluate.active_units(model, x, threshold=variances[4] / 2)[0] == 3
+    assert evaluate.active_units(model, x, threshold=1e6)[0] == 0
+
+
+def test_active_unit_checks(vae_with_dead_units, trained_autoencoder, x):
+    for threshold in (0, -0.1):
+        with pytest.raises(ValueError, match="threshold must be positive"):
+            evaluate.active_units(vae_with_dead_units, x, threshold=threshold)
+    with pytest.raises(ValueError, match="needs an aelib.VAE"):
+        evaluate.active_units(trained_autoencoder.model, x)
+    with pytest.raises(ValueError, match="needs an aelib.VAE"):
+        evaluate.kl_per_dimension(trained_autoencoder.model, x)

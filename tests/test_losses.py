@@ -151,3 +151,24 @@ def test_gaussian_nll_keeps_float64_precision():
     expected = 0.5 * np.sum((x - mean) ** 2 / 0.3 + np.log(2 * np.pi * 0.3), axis=1)
     assert value.dtype == np.float64
     np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+def test_gaussian_kl_per_dimension_sums_to_gaussian_kl(rng):
+    means = rng.normal(0.0, 2.0, size=(50, 6)).astype(np.float32)
+    log_vars = rng.normal(0.0, 2.0, size=(50, 6)).astype(np.float32)
+    per_dimension = numpy_of(losses.gaussian_kl_per_dimension(means, log_vars))
+    assert per_dimension.shape == (50, 6)
+    assert np.all(per_dimension >= 0.0)
+    m, v = means.astype(np.float64), log_vars.astype(np.float64)
+    expected = 0.5 * (np.exp(v) + m**2 - 1.0 - v)
+    np.testing.assert_allclose(per_dimension, expected, rtol=1e-5, atol=1e-6)
+    total = numpy_of(losses.gaussian_kl(means, log_vars))
+    np.testing.assert_allclose(per_dimension.sum(axis=1), total, rtol=1e-5)
+    zero = numpy_of(
+        losses.gaussian_kl_per_dimension(np.zeros((2, 3)), np.zeros((2, 3)))
+    )
+    np.testing.assert_array_equal(zero, 0.0)
+    # float64 inputs stay float64
+    precise = numpy_of(losses.gaussian_kl_per_dimension(m, v))
+    assert precise.dtype == np.float64
+    np.testing.assert_allclose(precise, expected, rtol=1e-12)
