@@ -41,7 +41,27 @@ __all__ = [
 ]
 
 _MAX_DECODES_PER_CALL = 32768
-"""Decoder evaluations per call: bounds memory to about 100 MB for 28x28 images."""
+"""The most decoder evaluations per call, whatever the decoder."""
+
+_ACTIVATION_BUDGET_BYTES = 256 * 2**20
+"""Memory allowed for the decoder's activations in one call (256 MiB)."""
+
+
+def _decodes_per_call(model: VAE) -> int:
+    """How many codes to decode at once so the activations fit the budget.
+
+    A dense decoder's activations take a few kilobytes per code, a convolutional
+    one's about 200 kB (its full-size feature maps), so a fixed chunk that is
+    right for one exhausts memory with the other.
+    """
+    floats_per_code = 0
+    for layer in model.decoder.layers:
+        shape = getattr(layer, "output", None)
+        shape = getattr(shape, "shape", None)
+        if shape is not None:
+            floats_per_code += int(np.prod([d for d in shape[1:] if d is not None]))
+    per_code = max(1, floats_per_code) * 4
+    return int(max(1, min(_MAX_DECODES_PER_CALL, _ACTIVATION_BUDGET_BYTES // per_code)))
 
 
 def _check_vae(model: Any, function: str) -> VAE:
@@ -66,8 +86,9 @@ def _log_terms(
     Each yielded array has shape (num_samples, batch) in float64.
     """
     rng = np.random.default_rng(seed)
-    images_per_call = max(1, _MAX_DECODES_PER_CALL // num_samples)
-    samples_per_call = min(num_samples, _MAX_DECODES_PER_CALL)
+    decodes_per_call = _decodes_per_call(model)
+    images_per_call = max(1, decodes_per_call // num_samples)
+    samples_per_call = min(num_samples, decodes_per_call)
     for start in range(0, x.shape[0], images_per_call):
         rows = slice(start, min(start + images_per_call, x.shape[0]))
         batch = x[rows]
@@ -133,8 +154,9 @@ def iwae_log_likelihood(
     with ``z_1..z_k ~ q(z|x)``: the importance-weighted bound of Burda et al.
     (2016), computed in float64 with a log-sum-exp. Its expectation rises with
     ``k`` towards log p(x); ``k = 1000`` or more is usual in the literature.
-    Work is done in chunks of at most 32,768 decoder evaluations, so memory
-    stays small for any ``k``.
+    Work is done in chunks sized so that the decoder's activations stay within
+    256 MiB (at most 32,768 decoder evaluations), so memory stays small for any
+    ``k`` and any decoder.
 
     Args:
         model: a trained :class:`~aelib.VAE`.

@@ -221,3 +221,22 @@ def test_active_unit_checks(vae_with_dead_units, trained_autoencoder, x):
         evaluate.active_units(trained_autoencoder.model, x)
     with pytest.raises(ValueError, match="needs an aelib.VAE"):
         evaluate.kl_per_dimension(trained_autoencoder.model, x)
+
+
+def test_decoder_chunks_fit_the_activation_budget():
+    # A convolutional decoder's full-size feature maps take about 50 times the
+    # memory of a dense decoder's outputs per code: the chunk must shrink with
+    # them, or k=1,000 on a batch of images takes gigabytes.
+    dense = aelib.VAE(latent_dim=4, hidden_units=(32,))
+    conv = aelib.VAE(latent_dim=4, hidden_units=(32,), architecture="conv")
+    assert evaluate._decodes_per_call(dense) == evaluate._MAX_DECODES_PER_CALL
+    conv_chunk = evaluate._decodes_per_call(conv)
+    # Per code, layer by layer: the code (4), the hidden layer (32), the 7x7x64
+    # feature map (dense, then reshaped), the 14x14x64 and 28x28x32 transposed
+    # convolutions, and the 28x28 logits (convolved, then reshaped).
+    floats = 4 + 32 + 2 * 7 * 7 * 64 + 14 * 14 * 64 + 28 * 28 * 32 + 2 * 28 * 28
+    assert conv_chunk * floats * 4 <= evaluate._ACTIVATION_BUDGET_BYTES
+    assert 500 < conv_chunk < 5000
+    images = np.full((3, 28, 28), 0.5, dtype=np.float32)
+    value = evaluate.iwae_log_likelihood(conv, images, 2 * conv_chunk)
+    assert value.shape == (3,) and np.all(np.isfinite(value))
