@@ -11,6 +11,7 @@ Measured*. Each module holds one concept:
 - :mod:`aelib.models`: :class:`Autoencoder` and :class:`VAE`;
 - :mod:`aelib.denoising`, :mod:`aelib.sparse`, :mod:`aelib.conditional`: the
   denoising and sparse autoencoders and the conditional VAE;
+- :mod:`aelib.optimizers`: Adam with a fused update, the models' default;
 - :mod:`aelib.callbacks`: KL annealing;
 - :mod:`aelib.losses`: likelihood and KL terms;
 - :mod:`aelib.evaluate`: ELBO, importance-weighted log-likelihood, active units;
@@ -33,6 +34,7 @@ from aelib import (
     losses,
     models,
     networks,
+    optimizers,
     plotting,
     quality,
     sparse,
@@ -63,6 +65,7 @@ from aelib.evaluate import (
 from aelib.interpolation import lerp, slerp
 from aelib.layers import Sampling
 from aelib.models import VAE, Autoencoder
+from aelib.optimizers import FusedAdam
 from aelib.seeding import set_seed
 from aelib.sparse import SparseAutoencoder
 from aelib.validation import validate_images
@@ -76,6 +79,7 @@ __all__ = [
     "DenoisingAutoencoder",
     "SparseAutoencoder",
     "KLAnnealing",
+    "FusedAdam",
     "Dataset",
     "DatasetUnavailableError",
     "DynamicBinarization",
@@ -101,6 +105,7 @@ __all__ = [
     "losses",
     "models",
     "networks",
+    "optimizers",
     "plotting",
     "quality",
     "reconstruction_error",

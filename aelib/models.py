@@ -19,6 +19,7 @@ from keras import ops
 from aelib import losses
 from aelib.layers import LOG_VAR_LIMIT, Sampling
 from aelib.networks import build_decoder, build_encoder, check_architecture
+from aelib.optimizers import FusedAdam
 from aelib.validation import validate_images, validate_latent, validate_positive
 
 __all__ = ["Autoencoder", "VAE"]
@@ -129,7 +130,8 @@ class _ReconstructionModel(keras.Model):
 
         Args:
             optimizer: a Keras optimizer or its name; ``None`` gives
-                ``Adam(learning_rate=1e-3)``.
+                :class:`aelib.optimizers.FusedAdam` with ``learning_rate=1e-3``
+                (Keras's Adam, with one fused update per variable).
             steps_per_execution: training steps run per call into the compiled
                 graph. Small models spend much of each step in Python overhead;
                 running several steps per call removes most of it without
@@ -147,7 +149,7 @@ class _ReconstructionModel(keras.Model):
             )
         kwargs.pop("loss", None)
         if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+            optimizer = FusedAdam(learning_rate=1e-3)
         if steps_per_execution is None:
             steps_per_execution = 1 if self._num_replicas() > 1 else STEPS_PER_EXECUTION
         super().compile(

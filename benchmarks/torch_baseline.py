@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["MlpVae", "matmul_gflops", "run_baseline"]
+__all__ = ["MlpVae", "matmul_gflops", "product_gflops", "run_baseline"]
 
 
 class MlpVae(nn.Module):
@@ -161,14 +161,31 @@ def run_baseline(
 
 def matmul_gflops(size: int, repeats: int = 5, num_threads: int | None = None) -> float:
     """Best float32 ``size x size`` matrix-product rate of PyTorch, in GFLOP/s."""
+    return product_gflops(size, size, size, repeats, num_threads=num_threads)
+
+
+def product_gflops(
+    m: int,
+    k: int,
+    n: int,
+    repeats: int = 5,
+    calls: int = 1,
+    num_threads: int | None = None,
+) -> float:
+    """Best float32 rate of PyTorch's ``(m, k) @ (k, n)`` product, in GFLOP/s.
+
+    Each of ``repeats`` tries times ``calls`` products in a row (use many for
+    small shapes, whose single product is too short to time).
+    """
     torch.set_num_threads(num_threads or _default_threads())
     generator = torch.Generator().manual_seed(0)
-    a = torch.rand(size, size, generator=generator)
-    b = torch.rand(size, size, generator=generator)
+    a = torch.rand(m, k, generator=generator)
+    b = torch.rand(k, n, generator=generator)
     torch.matmul(a, b)  # warm-up
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * size**3 / best / 1e9
+        for _ in range(calls):
+            torch.matmul(a, b)
+        best = min(best, (time.perf_counter() - start) / calls)
+    return 2.0 * m * k * n / best / 1e9
