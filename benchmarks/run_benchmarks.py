@@ -9,10 +9,13 @@ It measures, on the same data and in the same process:
 
 1. the machine (CPU, cores, memory, library versions, load);
 2. the float32 matrix-product roofline of ``keras.ops.matmul`` on the
-   TensorFlow backend (and NumPy's, for reference), plus the rate at the
-   network's own batch-128 shapes;
+   TensorFlow backend (and NumPy's, for reference), the rate at the
+   network's own batch-128 shapes, and an upper bound on what one training
+   step can reach;
 3. aelib's MLP VAE (784-400-20) trained on full Fashion-MNIST for 10 epochs at
-   batch 128: throughput, achieved GFLOP/s, fraction of the roofline, test loss;
+   batch 128: throughput, achieved GFLOP/s, fraction of the roofline, test
+   loss; and the same step written by hand in TensorFlow
+   (``benchmarks/tf_reference.py``), with and without the weight update;
 4. aelib's convolutional VAE, when this aelib version has one;
 5. the time of the importance-weighted bound with k = 1,000 on 1,000 images;
 6. optionally, the same VAE in plain PyTorch (``benchmarks/torch_baseline.py``);
