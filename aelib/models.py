@@ -104,6 +104,28 @@ class _ReconstructionModel(keras.Model):
             data = data[0]
         kwargs["validation_data"] = self._check_data(data, None, "fit")
 
+    @staticmethod
+    def _outputs_in_float32(y_pred: dict[str, Any]) -> dict[str, Any]:
+        """The model's outputs with half-precision tensors cast to float32.
+
+        Under a mixed-precision policy (``mixed_float16``, ``mixed_bfloat16``)
+        the networks compute in 16 bits, and so would a loss computed from
+        their outputs: float16 overflows in ``exp`` above a log-variance of
+        about 11 (so the KL term becomes ``inf`` well inside the clipping
+        range) and keeps about 3 significant digits, too few for a loss summed
+        over hundreds of pixels. The loss is a small part of the work, so it
+        is always computed in float32; in float32 and float64 nothing changes.
+        """
+        return {
+            name: (
+                ops.cast(value, "float32")
+                if keras.backend.standardize_dtype(value.dtype)
+                in ("float16", "bfloat16")
+                else value
+            )
+            for name, value in y_pred.items()
+        }
+
     def _scale_for_replicas(self, loss):
         """Divides the loss by the number of replicas under ``tf.distribute``.
 
@@ -312,6 +334,7 @@ class Autoencoder(_ReconstructionModel):
     ):
         if sample_weight is not None:
             raise ValueError("aelib models do not support sample_weight.")
+        y_pred = self._outputs_in_float32(y_pred)
         reconstruction = ops.mean(self.reconstruction_term(x, y_pred["logits"]))
         batch = ops.shape(x)[0]
         total = reconstruction + self.code_penalty(y_pred["z"], batch)
@@ -486,6 +509,7 @@ class VAE(_ReconstructionModel):
     ):
         if sample_weight is not None:
             raise ValueError("aelib models do not support sample_weight.")
+        y_pred = self._outputs_in_float32(y_pred)
         images = self._images(x)
         reconstruction = ops.mean(losses.bernoulli_nll(images, y_pred["logits"]))
         kl_per_dimension = ops.mean(

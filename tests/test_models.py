@@ -356,3 +356,40 @@ def test_a_loaded_model_is_compiled_with_its_optimizer_state(small_mnist, tmp_pa
     # Training goes on from where it stopped.
     loaded.fit(small_mnist.x_train[:256], epochs=1, batch_size=64, verbose=0)
     assert int(loaded.optimizer.iterations) == 8
+
+
+@pytest.fixture
+def mixed_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_loss_is_float32_under_mixed_precision(mixed_float16, x):
+    aelib.set_seed(0)
+    vae = aelib.VAE(latent_dim=4, hidden_units=(16,), seed=0)
+    outputs = vae(x[:8])
+    assert keras.backend.standardize_dtype(outputs["z_log_var"].dtype) == "float16"
+    # A log-variance of 12 is inside the clipping range but exp(12) > 65,504,
+    # the largest float16: in float16 the KL would be inf.
+    outputs = dict(outputs, z_log_var=ops.full((8, 4), 12.0, dtype="float16"))
+    loss = vae.compute_loss(x[:8], None, outputs)
+    assert keras.backend.standardize_dtype(loss.dtype) == "float32"
+    kl = float(vae.kl_loss_tracker.result())
+    expected_kl = 4 * 0.5 * (np.exp(12.0) - 1.0 - 12.0)  # z_mean ~ 0 here
+    assert np.isfinite(float(loss)) and kl == pytest.approx(expected_kl, rel=1e-2)
+
+    autoencoder = aelib.Autoencoder(latent_dim=4, hidden_units=(16,))
+    loss = autoencoder.compute_loss(x[:8], None, autoencoder(x[:8]))
+    assert keras.backend.standardize_dtype(loss.dtype) == "float32"
+
+
+def test_mixed_precision_training_with_loss_scaling_and_fused_adam(mixed_float16, x):
+    aelib.set_seed(0)
+    vae = aelib.VAE(latent_dim=4, hidden_units=(32,), seed=0)
+    vae.compile(optimizer=keras.mixed_precision.LossScaleOptimizer(aelib.FusedAdam()))
+    history = vae.fit(x[:512], epochs=3, batch_size=64, verbose=0).history
+    assert all(np.isfinite(history["loss"])), history
+    assert history["loss"][-1] < history["loss"][0], history
