@@ -104,6 +104,41 @@ class _ReconstructionModel(keras.Model):
             data = data[0]
         kwargs["validation_data"] = self._check_data(data, None, "fit")
 
+    def _num_conditions(self) -> int:
+        """Classes of the label a conditional subclass feeds the networks."""
+        return 0
+
+    def _build_encoder(self, heads: list[tuple[str, int]]) -> None:
+        """Builds ``self.encoder``, with one linear output per ``(name, units)``.
+
+        The encoder and the decoder use the model's checked sizes, activation,
+        architecture and convolution filters, and the number of label classes
+        of a conditional subclass. They are built by separate calls so that a
+        model can create other layers in between: layers without a seed draw
+        one from the global generator, in the order they are created.
+        """
+        self.encoder = build_encoder(
+            self.architecture,
+            self.image_shape,
+            self.hidden_units,
+            self.activation,
+            heads,
+            conv_filters=self.conv_filters,
+            num_classes=self._num_conditions(),
+        )
+
+    def _build_decoder(self) -> None:
+        """Builds ``self.decoder``, from a code to one logit per pixel."""
+        self.decoder = build_decoder(
+            self.architecture,
+            self.image_shape,
+            self.latent_dim,
+            self.hidden_units,
+            self.activation,
+            conv_filters=self.conv_filters,
+            num_classes=self._num_conditions(),
+        )
+
     @staticmethod
     def _outputs_in_float32(y_pred: dict[str, Any]) -> dict[str, Any]:
         """The model's outputs with half-precision tensors cast to float32.
@@ -299,22 +334,8 @@ class Autoencoder(_ReconstructionModel):
         self.conv_filters = check_architecture(
             architecture, self.image_shape, conv_filters
         )
-        self.encoder = build_encoder(
-            architecture,
-            self.image_shape,
-            self.hidden_units,
-            activation,
-            [("code", self.latent_dim)],
-            conv_filters=self.conv_filters,
-        )
-        self.decoder = build_decoder(
-            architecture,
-            self.image_shape,
-            self.latent_dim,
-            self.hidden_units,
-            activation,
-            conv_filters=self.conv_filters,
-        )
+        self._build_encoder([("code", self.latent_dim)])
+        self._build_decoder()
         self.reconstruction_loss_tracker = keras.metrics.Mean(
             name="reconstruction_loss"
         )
@@ -451,25 +472,11 @@ class VAE(_ReconstructionModel):
         if isinstance(free_bits, bool) or not np.isfinite(free_bits) or free_bits < 0:
             raise ValueError(f"free_bits must be a number >= 0, got {free_bits!r}.")
         self.free_bits = float(free_bits)
-        self.encoder = build_encoder(
-            architecture,
-            self.image_shape,
-            self.hidden_units,
-            activation,
-            [("z_mean", self.latent_dim), ("z_log_var", self.latent_dim)],
-            conv_filters=self.conv_filters,
-            num_classes=self._num_conditions(),
+        self._build_encoder(
+            [("z_mean", self.latent_dim), ("z_log_var", self.latent_dim)]
         )
         self.sampling = Sampling(seed=seed, name="sampling")
-        self.decoder = build_decoder(
-            architecture,
-            self.image_shape,
-            self.latent_dim,
-            self.hidden_units,
-            activation,
-            conv_filters=self.conv_filters,
-            num_classes=self._num_conditions(),
-        )
+        self._build_decoder()
         self.kl_weight = self.add_weight(
             shape=(),
             initializer=keras.initializers.Constant(self.beta),
@@ -480,10 +487,6 @@ class VAE(_ReconstructionModel):
             name="reconstruction_loss"
         )
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
-
-    def _num_conditions(self) -> int:
-        """Classes of the label a conditional subclass feeds the networks."""
-        return 0
 
     def _images(self, x):
         """The images inside the model's input (the input itself here)."""
