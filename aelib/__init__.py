@@ -65,7 +65,7 @@ from aelib.evaluate import (
 from aelib.interpolation import lerp, slerp
 from aelib.layers import Sampling
 from aelib.models import VAE, Autoencoder
-from aelib.optimizers import FusedAdam
+from aelib.optimizers import FusedAdam, default_optimizer
 from aelib.seeding import set_seed
 from aelib.sparse import SparseAutoencoder
 from aelib.validation import validate_images
@@ -90,6 +90,7 @@ __all__ = [
     "callbacks",
     "conditional",
     "data",
+    "default_optimizer",
     "denoising",
     "detection",
     "elbo",

@@ -19,10 +19,10 @@ from keras import ops
 from aelib import losses
 from aelib.layers import LOG_VAR_LIMIT, Sampling
 from aelib.networks import build_decoder, build_encoder, check_architecture
-from aelib.optimizers import FusedAdam
+from aelib.optimizers import default_optimizer
 from aelib.validation import validate_images, validate_latent, validate_positive
 
-__all__ = ["Autoencoder", "VAE"]
+__all__ = ["Autoencoder", "VAE", "default_steps_per_execution"]
 
 STEPS_PER_EXECUTION = 16
 """Training steps per call into the compiled graph, the default of ``compile``.
@@ -31,7 +31,21 @@ Measured on 2 CPU cores with the 784-400-20 VAE at batch 128 (see
 ``benchmarks/``): one step per call spends a large share of each step in
 Python; 16 steps per call removes most of that overhead. Keras runs the
 remaining steps of an epoch as a shorter call, so any data size works.
+Keras accepts more than one step per call on TensorFlow and JAX only; see
+:func:`default_steps_per_execution`.
 """
+
+
+def default_steps_per_execution(num_replicas: int = 1) -> int:
+    """The steps per execution ``compile`` uses when none is given.
+
+    :data:`STEPS_PER_EXECUTION` on TensorFlow and JAX; 1 on PyTorch, where
+    Keras refuses more, and under a multi-replica ``tf.distribute`` strategy,
+    where Keras 3 fails with more.
+    """
+    if keras.backend.backend() == "torch" or num_replicas > 1:
+        return 1
+    return STEPS_PER_EXECUTION
 
 _RECONSTRUCTION_LOSSES = {
     "bernoulli": "binary cross-entropy from logits, summed over pixels",
@@ -161,6 +175,45 @@ class _ReconstructionModel(keras.Model):
             for name, value in y_pred.items()
         }
 
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        """Keras's loss hook: the plumbing around :meth:`loss_terms`.
+
+        It refuses ``sample_weight``, computes the loss in float32 under mixed
+        precision, updates one ``Mean`` tracker per term (the attribute
+        ``<name>_tracker``, weighted by the batch size), adds the losses of
+        regularized layers (``self.losses``) and divides by the number of
+        replicas under ``tf.distribute``. A model's maths lives in
+        :meth:`loss_terms` alone.
+        """
+        if sample_weight is not None:
+            raise ValueError("aelib models do not support sample_weight.")
+        loss, terms = self.loss_terms(x, self._outputs_in_float32(y_pred))
+        batch = ops.shape(self._images(x))[0]
+        for name, value in terms.items():
+            getattr(self, f"{name}_tracker").update_state(value, batch)
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return self._scale_for_replicas(loss)
+
+    def loss_terms(self, x, y_pred):
+        """The loss of a batch and its named terms, each averaged over the batch.
+
+        Args:
+            x: the batch of inputs (images, or images with labels).
+            y_pred: the model's dictionary of outputs, in float32 or float64.
+
+        Returns:
+            ``(loss, terms)``: the scalar the optimizer minimizes, and a
+            dictionary of scalars that ``fit`` and ``evaluate`` report.
+        """
+        raise NotImplementedError
+
+    def _images(self, x):
+        """The images inside the model's input (the input itself here)."""
+        return x
+
     def _scale_for_replicas(self, loss):
         """Divides the loss by the number of replicas under ``tf.distribute``.
 
@@ -187,14 +240,14 @@ class _ReconstructionModel(keras.Model):
 
         Args:
             optimizer: a Keras optimizer or its name; ``None`` gives
-                :class:`aelib.optimizers.FusedAdam` with ``learning_rate=1e-3``
-                (Keras's Adam, with one fused update per variable).
+                :func:`aelib.optimizers.default_optimizer` with
+                ``learning_rate=1e-3``: Adam, with one fused update per
+                variable on TensorFlow.
             steps_per_execution: training steps run per call into the compiled
                 graph. Small models spend much of each step in Python overhead;
                 running several steps per call removes most of it without
-                changing the maths. ``None`` gives :data:`STEPS_PER_EXECUTION`
-                on one device and 1 under a multi-replica ``tf.distribute``
-                strategy, where Keras 3 fails with more than one step per call.
+                changing the maths. ``None`` gives
+                :func:`default_steps_per_execution`.
             **kwargs: other arguments of :meth:`keras.Model.compile`
                 (``jit_compile``, ``metrics``...). ``loss`` is not accepted:
                 the model defines its loss in ``compute_loss``.
@@ -206,9 +259,9 @@ class _ReconstructionModel(keras.Model):
             )
         kwargs.pop("loss", None)
         if optimizer is None:
-            optimizer = FusedAdam(learning_rate=1e-3)
+            optimizer = default_optimizer(learning_rate=1e-3)
         if steps_per_execution is None:
-            steps_per_execution = 1 if self._num_replicas() > 1 else STEPS_PER_EXECUTION
+            steps_per_execution = default_steps_per_execution(self._num_replicas())
         super().compile(
             optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs
         )
@@ -350,27 +403,10 @@ class Autoencoder(_ReconstructionModel):
             return losses.bernoulli_nll(x, logits)
         return losses.squared_error(x, ops.sigmoid(logits))
 
-    def compute_loss(
-        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
-    ):
-        if sample_weight is not None:
-            raise ValueError("aelib models do not support sample_weight.")
-        y_pred = self._outputs_in_float32(y_pred)
+    def loss_terms(self, x, y_pred):
+        """The reconstruction error per image, averaged over the batch."""
         reconstruction = ops.mean(self.reconstruction_term(x, y_pred["logits"]))
-        batch = ops.shape(x)[0]
-        total = reconstruction + self.code_penalty(y_pred["z"], batch)
-        if self.losses:
-            total = total + ops.sum(self.losses)
-        self.reconstruction_loss_tracker.update_state(reconstruction, batch)
-        return self._scale_for_replicas(total)
-
-    def code_penalty(self, z, batch):
-        """A penalty on the codes added to the loss; none for a plain autoencoder.
-
-        Subclasses such as :class:`aelib.sparse.SparseAutoencoder` override it
-        (and update their own metric with ``batch`` as its weight).
-        """
-        return ops.zeros((), dtype=z.dtype)
+        return reconstruction, {"reconstruction_loss": reconstruction}
 
     def encode(self, x: Any, batch_size: int = 1024) -> np.ndarray:
         """Encodes images to codes of shape (n, latent_dim)."""
@@ -488,10 +524,6 @@ class VAE(_ReconstructionModel):
         )
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
 
-    def _images(self, x):
-        """The images inside the model's input (the input itself here)."""
-        return x
-
     def posterior(self, inputs, training: bool = False):
         """The parameters of q(z|x) as tensors: ``(z_mean, z_log_var)``.
 
@@ -507,30 +539,34 @@ class VAE(_ReconstructionModel):
         logits = self.decoder(z, training=training)
         return {"logits": logits, "z_mean": z_mean, "z_log_var": z_log_var, "z": z}
 
-    def compute_loss(
-        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
-    ):
-        if sample_weight is not None:
-            raise ValueError("aelib models do not support sample_weight.")
-        y_pred = self._outputs_in_float32(y_pred)
-        images = self._images(x)
-        reconstruction = ops.mean(losses.bernoulli_nll(images, y_pred["logits"]))
+    def loss_terms(self, x, y_pred):
+        """The negative ELBO per image, averaged over the batch: reconstruction + KL.
+
+        The KL term is weighted by ``kl_weight`` (beta) and, with free bits,
+        bounded below per dimension (:meth:`kl_objective`); ``kl_loss``
+        reports the true KL.
+        """
+        reconstruction = ops.mean(
+            losses.bernoulli_nll(self._images(x), y_pred["logits"])
+        )
         kl_per_dimension = ops.mean(
             losses.gaussian_kl_per_dimension(y_pred["z_mean"], y_pred["z_log_var"]),
             axis=0,
         )
+        loss = reconstruction + self.kl_objective(kl_per_dimension)
         kl = ops.sum(kl_per_dimension)
+        return loss, {"reconstruction_loss": reconstruction, "kl_loss": kl}
+
+    def kl_objective(self, kl_per_dimension):
+        """The KL term the optimizer sees: ``kl_weight * sum_j max(lambda, KL_j)``.
+
+        ``KL_j`` is dimension j's KL averaged over the batch and lambda is
+        ``free_bits``; with ``free_bits=0`` this is ``kl_weight`` times the KL.
+        """
         if self.free_bits > 0:
-            kl_objective = ops.sum(ops.maximum(kl_per_dimension, self.free_bits))
-        else:
-            kl_objective = kl
-        total = reconstruction + ops.cast(self.kl_weight, kl.dtype) * kl_objective
-        if self.losses:
-            total = total + ops.sum(self.losses)
-        batch = ops.shape(images)[0]
-        self.reconstruction_loss_tracker.update_state(reconstruction, batch)
-        self.kl_loss_tracker.update_state(kl, batch)
-        return self._scale_for_replicas(total)
+            kl_per_dimension = ops.maximum(kl_per_dimension, self.free_bits)
+        weight = ops.cast(self.kl_weight, kl_per_dimension.dtype)
+        return weight * ops.sum(kl_per_dimension)
 
     def encode(self, x: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """Returns the posterior parameters ``(z_mean, z_log_var)``, each (n, d)."""

@@ -31,12 +31,13 @@ it is a drop-in replacement on every backend.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
 from keras import ops
 
-__all__ = ["FusedAdam", "fused_update_available"]
+__all__ = ["FusedAdam", "default_optimizer", "fused_update_available"]
 
 _FUSED_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -44,6 +45,18 @@ _FUSED_DTYPES = ("float16", "bfloat16", "float32", "float64")
 def fused_update_available() -> bool:
     """Whether the current backend has a fused Adam kernel (TensorFlow only)."""
     return keras.backend.backend() == "tensorflow"
+
+
+def default_optimizer(learning_rate: float = 1e-3, **kwargs: Any):
+    """Adam for the current backend: :class:`FusedAdam` on TensorFlow, else Keras's.
+
+    Args:
+        learning_rate: the step size, or a Keras learning-rate schedule.
+        **kwargs: other arguments of :class:`keras.optimizers.Adam`.
+    """
+    if fused_update_available():
+        return FusedAdam(learning_rate=learning_rate, **kwargs)
+    return keras.optimizers.Adam(learning_rate=learning_rate, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="aelib")
@@ -56,10 +69,26 @@ class FusedAdam(keras.optimizers.Adam):
     aelib's models compile with ``FusedAdam(learning_rate=1e-3)`` unless given
     another optimizer.
 
+    On JAX and PyTorch there is no fused kernel: the optimizer says so with
+    a ``UserWarning`` when it is created and runs Keras's own Adam update.
+    :func:`default_optimizer` picks the right optimizer for any backend.
+
     Example::
 
         model.compile(optimizer=aelib.optimizers.FusedAdam(learning_rate=3e-4))
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not fused_update_available():
+            warnings.warn(
+                f"FusedAdam's fused kernel exists on the TensorFlow backend only; "
+                f"on {keras.backend.backend()} it runs Keras's Adam update. "
+                "Use aelib.default_optimizer() to get Adam on any backend "
+                "without this warning.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def _can_fuse(self, gradient: Any, variable: Any) -> bool:
         if self.amsgrad or not fused_update_available():

@@ -33,10 +33,13 @@ class SparseAutoencoder(Autoencoder):
         self.sparsity_weight = validate_positive(sparsity_weight, "sparsity_weight")
         self.sparsity_loss_tracker = keras.metrics.Mean(name="sparsity_loss")
 
-    def code_penalty(self, z, batch):
-        penalty = self.sparsity_weight * ops.mean(ops.sum(ops.abs(z), axis=-1))
-        self.sparsity_loss_tracker.update_state(penalty, batch)
-        return penalty
+    def loss_terms(self, x, y_pred):
+        """The reconstruction error plus the weighted L1 norm of the codes."""
+        loss, terms = super().loss_terms(x, y_pred)
+        sparsity = self.sparsity_weight * ops.mean(
+            ops.sum(ops.abs(y_pred["z"]), axis=-1)
+        )
+        return loss + sparsity, {**terms, "sparsity_loss": sparsity}
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

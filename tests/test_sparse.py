@@ -66,14 +66,23 @@ def test_a_larger_weight_gives_sparser_codes(sparse_models, x):
     assert near_zero[1] > near_zero[0]
 
 
-def test_plain_autoencoder_has_no_code_penalty(x):
-    model = aelib.Autoencoder(latent_dim=4, hidden_units=(8,))
+def test_sparsity_term_is_the_weighted_l1_norm_of_the_codes(x):
+    logits = ops.convert_to_tensor(np.zeros((3, 28, 28), np.float32))
     z = ops.convert_to_tensor(np.ones((3, 4), np.float32))
-    assert float(ops.convert_to_numpy(model.code_penalty(z, 3))) == 0.0
+    images = ops.convert_to_tensor(x[:3])
+    outputs = {"logits": logits, "z": z}
+    model = aelib.Autoencoder(latent_dim=4, hidden_units=(8,))
+    plain_loss, plain_terms = model.loss_terms(images, outputs)
+    assert set(plain_terms) == {"reconstruction_loss"}
     sparse = aelib.SparseAutoencoder(
         sparsity_weight=0.5, latent_dim=4, hidden_units=(8,)
     )
-    assert float(ops.convert_to_numpy(sparse.code_penalty(z, 3))) == pytest.approx(2.0)
+    loss, terms = sparse.loss_terms(images, outputs)
+    # 0.5 * |1| * 4 units = 2 per image
+    assert float(ops.convert_to_numpy(terms["sparsity_loss"])) == pytest.approx(2.0)
+    assert float(ops.convert_to_numpy(loss)) == pytest.approx(
+        float(ops.convert_to_numpy(plain_loss)) + 2.0, rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("weight", [0, -0.1, float("nan"), "big"])
