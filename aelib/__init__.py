@@ -19,10 +19,12 @@ Measured*. Each module holds one concept:
 - :mod:`aelib.detection`: ROC curves and AUC for anomaly detection;
 - :mod:`aelib.plotting`: the book's figures;
 - :mod:`aelib.quality`: how digit-like generated images are;
-- :mod:`aelib.seeding`: one call for reproducible runs.
+- :mod:`aelib.seeding`: one call for reproducible runs;
+- :mod:`aelib.backends`: what differs between TensorFlow, JAX and PyTorch.
 """
 
 from aelib import (
+    backends,
     callbacks,
     conditional,
     data,
@@ -85,6 +87,7 @@ __all__ = [
     "DynamicBinarization",
     "Sampling",
     "active_units",
+    "backends",
     "binarize",
     "bits_per_dim",
     "callbacks",

@@ -29,6 +29,7 @@ from keras import ops
 
 from aelib import losses
 from aelib.models import VAE, Autoencoder
+from aelib.backends import float64_enabled
 from aelib.validation import validate_images, validate_positive
 
 __all__ = [
@@ -237,10 +238,11 @@ def kl_per_dimension(model: VAE, x: Any) -> np.ndarray:
     """
     model = _check_vae(model, "kl_per_dimension")
     z_mean, z_log_var = model.encode(x)
-    per_dimension = losses.gaussian_kl_per_dimension(
-        z_mean.astype(np.float64), z_log_var.astype(np.float64)
-    )
-    return ops.convert_to_numpy(per_dimension).mean(axis=0)
+    with float64_enabled():
+        per_dimension = losses.gaussian_kl_per_dimension(
+            z_mean.astype(np.float64), z_log_var.astype(np.float64)
+        )
+        return ops.convert_to_numpy(per_dimension).mean(axis=0)
 
 
 def active_units(model: VAE, x: Any, threshold: float = 0.01) -> tuple[int, np.ndarray]:

@@ -18,7 +18,12 @@ from keras import ops
 
 from aelib import losses
 from aelib.layers import LOG_VAR_LIMIT, Sampling
-from aelib.networks import build_decoder, build_encoder, check_architecture
+from aelib.networks import (
+    build_decoder,
+    build_encoder,
+    check_architecture,
+    decoder_units,
+)
 from aelib.optimizers import default_optimizer
 from aelib.validation import validate_images, validate_latent, validate_positive
 
@@ -46,6 +51,7 @@ def default_steps_per_execution(num_replicas: int = 1) -> int:
     if keras.backend.backend() == "torch" or num_replicas > 1:
         return 1
     return STEPS_PER_EXECUTION
+
 
 _RECONSTRUCTION_LOSSES = {
     "bernoulli": "binary cross-entropy from logits, summed over pixels",
@@ -149,9 +155,26 @@ class _ReconstructionModel(keras.Model):
             self.latent_dim,
             self.hidden_units,
             self.activation,
+            decoder_hidden_units=self.decoder_hidden_units,
             conv_filters=self.conv_filters,
             num_classes=self._num_conditions(),
         )
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None):
+        """Builds the model from ``get_config()``, also from older configs.
+
+        A convolutional model saved before ``decoder_hidden_units`` existed had
+        the encoder's dense hidden layers mirrored in its decoder; its config
+        lacks the key, and gets that layout back so that its weights load.
+        """
+        config = dict(config)
+        if (
+            config.get("architecture") == "conv"
+            and "decoder_hidden_units" not in config
+        ):
+            config["decoder_hidden_units"] = list(reversed(config["hidden_units"]))
+        return cls(**config)
 
     @staticmethod
     def _outputs_in_float32(y_pred: dict[str, Any]) -> dict[str, Any]:
@@ -352,6 +375,10 @@ class Autoencoder(_ReconstructionModel):
         reconstruction_loss: ``"bernoulli"`` or ``"squared_error"``.
         architecture: ``"dense"`` or ``"conv"``.
         conv_filters: filters of the stride-2 convolutions (``"conv"`` only).
+        decoder_hidden_units: the decoder's dense hidden layers, from the code
+            outward; ``None`` mirrors ``hidden_units`` for ``"dense"`` and
+            gives none for ``"conv"``, whose code goes through one dense layer
+            straight to the first feature map (see :mod:`aelib.networks`).
         **kwargs: standard model arguments such as ``name``.
 
     Example:
@@ -370,6 +397,7 @@ class Autoencoder(_ReconstructionModel):
         reconstruction_loss: str = "bernoulli",
         architecture: str = "dense",
         conv_filters: Sequence[int] = (32, 64),
+        decoder_hidden_units: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -386,6 +414,11 @@ class Autoencoder(_ReconstructionModel):
         self.architecture = architecture
         self.conv_filters = check_architecture(
             architecture, self.image_shape, conv_filters
+        )
+        self.decoder_hidden_units = (
+            None
+            if decoder_hidden_units is None
+            else decoder_units(architecture, self.hidden_units, decoder_hidden_units)
         )
         self._build_encoder([("code", self.latent_dim)])
         self._build_decoder()
@@ -428,6 +461,11 @@ class Autoencoder(_ReconstructionModel):
             "reconstruction_loss": self.reconstruction_loss,
             "architecture": self.architecture,
             "conv_filters": list(self.conv_filters),
+            "decoder_hidden_units": (
+                None
+                if self.decoder_hidden_units is None
+                else list(self.decoder_hidden_units)
+            ),
         }
 
 
@@ -470,6 +508,9 @@ class VAE(_ReconstructionModel):
         seed: seed of the sampling layer (``None``: from the global seed).
         architecture: ``"dense"`` or ``"conv"`` (see :mod:`aelib.networks`).
         conv_filters: filters of the stride-2 convolutions (``"conv"`` only).
+        decoder_hidden_units: the decoder's dense hidden layers, from the code
+            outward; ``None`` mirrors ``hidden_units`` for ``"dense"`` and
+            gives none for ``"conv"`` (see :mod:`aelib.networks`).
         free_bits: nats per latent dimension below which the KL is not
             penalized; 0 turns it off.
         **kwargs: standard model arguments such as ``name``.
@@ -492,6 +533,7 @@ class VAE(_ReconstructionModel):
         architecture: str = "dense",
         conv_filters: Sequence[int] = (32, 64),
         free_bits: float = 0.0,
+        decoder_hidden_units: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -504,6 +546,11 @@ class VAE(_ReconstructionModel):
         self.architecture = architecture
         self.conv_filters = check_architecture(
             architecture, self.image_shape, conv_filters
+        )
+        self.decoder_hidden_units = (
+            None
+            if decoder_hidden_units is None
+            else decoder_units(architecture, self.hidden_units, decoder_hidden_units)
         )
         if isinstance(free_bits, bool) or not np.isfinite(free_bits) or free_bits < 0:
             raise ValueError(f"free_bits must be a number >= 0, got {free_bits!r}.")
@@ -607,4 +654,9 @@ class VAE(_ReconstructionModel):
             "architecture": self.architecture,
             "conv_filters": list(self.conv_filters),
             "free_bits": self.free_bits,
+            "decoder_hidden_units": (
+                None
+                if self.decoder_hidden_units is None
+                else list(self.decoder_hidden_units)
+            ),
         }

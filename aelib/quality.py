@@ -19,7 +19,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from aelib.optimizers import FusedAdam
+from aelib.optimizers import default_optimizer
 from aelib.validation import validate_images, validate_labels, validate_positive
 
 __all__ = ["train_classifier", "classifier_confidence", "nearest_neighbor_distance"]
@@ -68,7 +68,7 @@ def train_classifier(
         name="classifier",
     )
     model.compile(
-        optimizer=FusedAdam(1e-3),
+        optimizer=default_optimizer(1e-3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

