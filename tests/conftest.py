@@ -39,6 +39,11 @@ def pytest_configure(config):
         "tensorflow_only(reason): needs the TensorFlow backend (tf.distribute, "
         "the fused Adam kernel, tf.data); skipped on other backends",
     )
+    config.addinivalue_line(
+        "markers",
+        "several_steps_per_execution: compiles with more than one step per "
+        "call, which Keras refuses on PyTorch; skipped there",
+    )
 
 
 def pytest_report_header(config):
@@ -46,9 +51,18 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if BACKEND == "tensorflow":
-        return
     for item in items:
+        if BACKEND == "torch" and item.get_closest_marker(
+            "several_steps_per_execution"
+        ):
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="Keras runs one step per execution on PyTorch "
+                    "(aelib's default there is 1)"
+                )
+            )
+        if BACKEND == "tensorflow":
+            continue
         marker = item.get_closest_marker("tensorflow_only")
         if marker is not None:
             why = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")

@@ -39,7 +39,10 @@ def test_schedule_values():
     assert annealing.weight(101) == annealing.weight(10_000) == 2.0
 
 
-@pytest.mark.parametrize("steps_per_execution", [1, 16])
+@pytest.mark.parametrize(
+    "steps_per_execution",
+    [1, pytest.param(16, marks=pytest.mark.several_steps_per_execution)],
+)
 def test_weights_follow_the_optimizer_steps(small_mnist, steps_per_execution):
     # 320 images in batches of 16: 20 steps per epoch, 40 in all
     aelib.set_seed(0)
@@ -127,3 +130,77 @@ def test_rejects_start_above_beta(small_mnist):
 def test_invalid_arguments(arguments, message):
     with pytest.raises(ValueError, match=message):
         aelib.KLAnnealing(**arguments)
+
+
+def test_sample_snapshots_record_the_untrained_model_and_every_epoch(small_mnist):
+    aelib.set_seed(0)
+    model = aelib.VAE(latent_dim=2, hidden_units=(32,), seed=0)
+    codes = np.random.default_rng(0).standard_normal((6, 2))
+    snapshots = aelib.SampleSnapshots(codes, every=1)
+    model.fit(
+        small_mnist.x_train[:256],
+        epochs=2,
+        batch_size=64,
+        callbacks=[snapshots],
+        verbose=0,
+    )
+    assert snapshots.epochs == [0, 1, 2]
+    assert len(snapshots.frames) == 3
+    for frame in snapshots.frames:
+        assert frame.shape == (6, 28, 28) and frame.dtype == np.float32
+        assert 0.0 <= frame.min() and frame.max() <= 1.0
+    assert np.abs(snapshots.frames[2] - snapshots.frames[0]).max() > 1e-3
+    np.testing.assert_allclose(snapshots.frames[-1], model.decode(codes), atol=1e-6)
+    # a second fit call goes on counting
+    model.fit(
+        small_mnist.x_train[:64], epochs=1, callbacks=[snapshots], verbose=0
+    )
+    assert snapshots.epochs == [0, 1, 2, 3]
+
+
+def test_sample_snapshots_every_other_epoch(small_mnist):
+    model = aelib.Autoencoder(latent_dim=3, hidden_units=(16,))
+    snapshots = aelib.SampleSnapshots(np.zeros((2, 3)), every=2)
+    model.fit(
+        small_mnist.x_train[:64], epochs=5, callbacks=[snapshots], verbose=0
+    )
+    assert snapshots.epochs == [0, 2, 4]
+
+
+def test_sample_snapshots_of_a_conditional_vae(small_mnist):
+    model = aelib.ConditionalVAE(num_classes=10, latent_dim=2, hidden_units=(16,))
+    codes = np.zeros((10, 2), np.float32)
+    snapshots = aelib.SampleSnapshots(codes, labels=np.arange(10))
+    model.fit(
+        small_mnist.x_train[:64],
+        small_mnist.y_train[:64],
+        epochs=1,
+        callbacks=[snapshots],
+        verbose=0,
+    )
+    assert snapshots.epochs == [0, 1]
+    np.testing.assert_allclose(
+        snapshots.frames[-1], model.decode(codes, labels=np.arange(10)), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("codes", "every", "message"),
+    [
+        (np.zeros(3), 1, "2-D float array"),
+        (np.zeros((0, 2)), 1, "2-D float array"),
+        ([["a", "b"]], 1, "2-D float array"),
+        (np.full((2, 2), np.nan), 1, "NaN"),
+        (np.zeros((2, 2)), 0, "every must be positive"),
+    ],
+)
+def test_sample_snapshots_check_their_arguments(codes, every, message):
+    with pytest.raises(ValueError, match=message):
+        aelib.SampleSnapshots(codes, every=every)
+
+
+def test_sample_snapshots_check_the_latent_dimension(small_mnist):
+    model = aelib.VAE(latent_dim=2, hidden_units=(8,))
+    snapshots = aelib.SampleSnapshots(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="latent_dim=2"):
+        model.fit(small_mnist.x_train[:32], epochs=1, callbacks=[snapshots], verbose=0)

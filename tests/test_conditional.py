@@ -35,7 +35,7 @@ def closed_form_kl(z_mean, z_log_var):
 
 def test_fit_reports_every_term_with_validation(cvae):
     model, history = cvae
-    assert model.steps_per_execution == aelib.models.STEPS_PER_EXECUTION  # default
+    assert model.steps_per_execution == aelib.models.default_steps_per_execution()
     terms = {"loss", "reconstruction_loss", "kl_loss"}
     assert set(history) == terms | {f"val_{name}" for name in terms}
     assert history["loss"][1] < history["loss"][0]

@@ -39,7 +39,7 @@ def denoisers(small_mnist):
 @pytest.mark.parametrize("noise", ["gaussian", "masking"])
 def test_inference_is_deterministic_and_uncorrupted(denoisers, x, noise):
     model, history = denoisers[noise]
-    assert model.steps_per_execution == aelib.models.STEPS_PER_EXECUTION  # default
+    assert model.steps_per_execution == aelib.models.default_steps_per_execution()
     assert set(history) == {"loss", "reconstruction_loss"}
     plain = ops.convert_to_numpy(model(x)["logits"])
     np.testing.assert_array_equal(ops.convert_to_numpy(model(x)["logits"]), plain)

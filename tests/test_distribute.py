@@ -12,6 +12,9 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tensorflow_only(reason="tf.distribute.MirroredStrategy")
 
 SCRIPT = textwrap.dedent(
     """

@@ -51,9 +51,10 @@ def test_objective_uses_free_bits_per_dimension(model, x):
     expected = reconstruction + BETA * np.maximum(kl_per_dimension, LAMBDA).sum()
     assert loss == pytest.approx(expected, abs=0.01)
     # the clamp acts on the batch mean of each dimension, not on each example
-    # (clamping each example would give a larger loss, by 0.48 here)
+    # (clamping each example would give a larger loss: by 0.48 on TensorFlow's
+    # initial weights, 0.16 on PyTorch's)
     per_example = reconstruction + BETA * np.maximum(kl, LAMBDA).sum(axis=1).mean()
-    assert per_example - expected > 0.2
+    assert per_example - expected > 0.1
     # kl_loss reports the true KL
     true_kl = float(ops.convert_to_numpy(model.kl_loss_tracker.result()))
     assert true_kl == pytest.approx(kl.sum(axis=1).mean(), rel=1e-5)

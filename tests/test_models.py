@@ -335,6 +335,7 @@ def test_compile_defaults_and_refusal_of_a_foreign_loss():
         model.compile(loss="mse")
 
 
+@pytest.mark.several_steps_per_execution
 def test_steps_per_execution_does_not_change_the_result(small_mnist):
     x = small_mnist.x_train[:300]
     histories = []

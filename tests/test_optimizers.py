@@ -38,6 +38,10 @@ def _run(optimizer, steps=6, seed=0, sparse=False):
             grads[0] = tf.IndexedSlices(
                 tf.constant(grads[0][:2]), tf.constant([1, 4]), tf.constant(SHAPES[0])
             )
+        grads = [
+            keras.ops.convert_to_tensor(g) if isinstance(g, np.ndarray) else g
+            for g in grads
+        ]
         optimizer.apply(grads, variables)
     return [keras.ops.convert_to_numpy(v) for v in variables]
 

@@ -38,7 +38,7 @@ def mean_l1(codes):
 @pytest.mark.parametrize("weight", [0.001, 1.0])
 def test_sparsity_loss_is_the_weighted_mean_l1_of_the_codes(sparse_models, x, weight):
     model, history = sparse_models[weight]
-    assert model.steps_per_execution == aelib.models.STEPS_PER_EXECUTION  # default
+    assert model.steps_per_execution == aelib.models.default_steps_per_execution()
     assert set(history) == {"loss", "reconstruction_loss", "sparsity_loss"}
     for epoch in range(2):
         total = history["reconstruction_loss"][epoch] + history["sparsity_loss"][epoch]
