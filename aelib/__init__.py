@@ -12,12 +12,14 @@ Measured*. Each module holds one concept:
 - :mod:`aelib.denoising`, :mod:`aelib.sparse`, :mod:`aelib.conditional`: the
   denoising and sparse autoencoders and the conditional VAE;
 - :mod:`aelib.optimizers`: Adam with a fused update, the models' default;
-- :mod:`aelib.callbacks`: KL annealing;
+- :mod:`aelib.callbacks`: KL annealing and snapshots of samples during training;
 - :mod:`aelib.losses`: likelihood and KL terms;
 - :mod:`aelib.evaluate`: ELBO, importance-weighted log-likelihood, active units;
 - :mod:`aelib.interpolation`: linear and spherical paths between codes;
 - :mod:`aelib.detection`: ROC curves and AUC for anomaly detection;
 - :mod:`aelib.plotting`: the book's figures;
+- :mod:`aelib.diagrams`: architectures, graphical models, the reparameterization
+  trick and the ELBO's terms, drawn by code;
 - :mod:`aelib.quality`: how digit-like generated images are;
 - :mod:`aelib.seeding`: one call for reproducible runs;
 - :mod:`aelib.backends`: what differs between TensorFlow, JAX and PyTorch.
@@ -30,6 +32,7 @@ from aelib import (
     data,
     denoising,
     detection,
+    diagrams,
     evaluate,
     interpolation,
     layers,
@@ -42,7 +45,7 @@ from aelib import (
     sparse,
     validation,
 )
-from aelib.callbacks import KLAnnealing
+from aelib.callbacks import KLAnnealing, SampleSnapshots
 from aelib.conditional import ConditionalVAE
 from aelib.data import (
     Dataset,
@@ -81,6 +84,7 @@ __all__ = [
     "DenoisingAutoencoder",
     "SparseAutoencoder",
     "KLAnnealing",
+    "SampleSnapshots",
     "FusedAdam",
     "Dataset",
     "DatasetUnavailableError",
@@ -96,6 +100,7 @@ __all__ = [
     "default_optimizer",
     "denoising",
     "detection",
+    "diagrams",
     "elbo",
     "evaluate",
     "flatten",

@@ -152,18 +152,14 @@ def test_sample_snapshots_record_the_untrained_model_and_every_epoch(small_mnist
     assert np.abs(snapshots.frames[2] - snapshots.frames[0]).max() > 1e-3
     np.testing.assert_allclose(snapshots.frames[-1], model.decode(codes), atol=1e-6)
     # a second fit call goes on counting
-    model.fit(
-        small_mnist.x_train[:64], epochs=1, callbacks=[snapshots], verbose=0
-    )
+    model.fit(small_mnist.x_train[:64], epochs=1, callbacks=[snapshots], verbose=0)
     assert snapshots.epochs == [0, 1, 2, 3]
 
 
 def test_sample_snapshots_every_other_epoch(small_mnist):
     model = aelib.Autoencoder(latent_dim=3, hidden_units=(16,))
     snapshots = aelib.SampleSnapshots(np.zeros((2, 3)), every=2)
-    model.fit(
-        small_mnist.x_train[:64], epochs=5, callbacks=[snapshots], verbose=0
-    )
+    model.fit(small_mnist.x_train[:64], epochs=5, callbacks=[snapshots], verbose=0)
     assert snapshots.epochs == [0, 2, 4]
 
 

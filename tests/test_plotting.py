@@ -140,3 +140,47 @@ def test_manifold_grid_rejects_other_models(trained_autoencoder, trained_vae):
         plotting.manifold_grid(trained_autoencoder.model)
     with pytest.raises(ValueError, match="quantile_range"):
         plotting.manifold_grid(trained_vae.model, quantile_range=(0.0, 0.9))
+
+
+def test_animate_images_has_one_frame_per_grid(images):
+    from matplotlib import animation
+
+    frames = [np.clip(images[:16] * scale, 0, 1) for scale in np.linspace(0, 1, 11)]
+    titles = [f"epoch {i}" for i in range(11)]
+    anim = plotting.animate_images(frames, titles=titles, interval=200)
+    assert isinstance(anim, animation.FuncAnimation)
+    assert not plt.get_fignums()  # closed: no static copy in a notebook
+    figure = anim._fig
+    shown = drawn_images(figure)
+    assert len(shown) == 16 and len(figure.axes) == 16  # a 4 x 4 grid
+    html = anim.to_jshtml()
+    assert "<script" in html and "animation" in html.lower()
+    assert html.count("data:image/png;base64") == 11
+    assert len(html) < 2_000_000  # far below matplotlib's embed_limit
+    np.testing.assert_array_equal(shown[3].get_array(), frames[-1][3])
+    assert figure._suptitle.get_text() == "epoch 10"
+
+
+def test_animate_images_default_titles_and_columns(images):
+    frames = [images[:5], images[5:10]]
+    anim = plotting.animate_images(frames, columns=5)
+    assert len(anim._fig.axes) == 5
+    assert "<script" in anim.to_jshtml()  # draws every frame
+    assert anim._fig._suptitle.get_text() == "2/2"
+
+
+@pytest.mark.parametrize(
+    ("frames", "titles", "message"),
+    [
+        ([], None, "non-empty"),
+        ("frames", [np.zeros((4, 28, 28)), np.zeros((3, 28, 28))], None),
+        ([np.full((2, 28, 28), 1.5)], None, r"\[0, 1\]|range"),
+        ([np.zeros((2, 28, 28))], ["a", "b"], "titles has 2"),
+    ],
+)
+def test_animate_images_rejects_bad_frames(frames, titles, message):
+    if isinstance(frames, str):  # frames of different shapes
+        frames, message = titles, "same shape"
+        titles = None
+    with pytest.raises(ValueError, match=message):
+        plotting.animate_images(frames, titles=titles)
