@@ -48,9 +48,11 @@ def slerp(start: Any, end: Any, num_steps: int = 10) -> np.ndarray:
     In a high-dimensional Gaussian prior almost all mass lies near the sphere of
     radius sqrt(d); the midpoint of a straight line between two typical codes
     has a norm about sqrt(2) times smaller, where the prior puts little mass.
-    Spherical interpolation follows the angle between the codes and
-    interpolates their norms linearly, so every point stays typical (White,
-    2016, "Sampling Generative Networks"). Codes pointing in exactly opposite
+    White's spherical interpolation (White, 2016, "Sampling Generative
+    Networks") follows the great circle between the codes; this variant also
+    interpolates their norms linearly, so that the path keeps the norms of
+    typical codes even when the two ends differ in length. Codes pointing in
+    exactly opposite
     directions have no unique great circle; they are joined by a straight line.
 
     Returns:
