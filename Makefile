@@ -1,9 +1,12 @@
 # aelib-book: build the executable book and run its tests.
 #
 # Every target works from a fresh clone: the first one that needs Python creates
-# the virtual environment $(VENV) and installs aelib with all its extras. The
-# installation is recorded by a stamp file, so it is redone only when
-# pyproject.toml changes. Run `make` or `make help` for the list of targets.
+# the virtual environment $(VENV) and installs the exact versions of the lock
+# file $(LOCK), then aelib itself (editable, without dependencies). The
+# installation is recorded by a stamp file, so it is redone only when the lock
+# file or pyproject.toml changes; `make lock` refreshes the lock from the ranges
+# in pyproject.toml. The book serves MathJax itself (`make mathjax`, from npm),
+# so its maths render offline. Run `make` or `make help` for the list of targets.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,6 +17,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY = $(VENV)/bin/python
 STAMP = $(VENV)/.installed
+# Exact versions of the whole environment (Python 3.11, Linux x86-64), written by
+# pip-tools from pyproject.toml's `dev` extra; the constraints keep PyTorch's CPU
+# build (torch==...+cpu), so that no CUDA build is resolved.
+LOCK = requirements/lock.txt
+LOCK_CONSTRAINTS = requirements/cpu-constraints.txt
+# MathJax 3, locked in package-lock.json and installed with `npm ci`; its es5/
+# tree is copied into the book's static files (git-ignored) before every build.
+MATHJAX_DIR = book/_static/mathjax
+MATHJAX = $(MATHJAX_DIR)/tex-chtml.js
 JB = $(VENV)/bin/jupyter-book
 RUFF = $(VENV)/bin/ruff
 STAGE = .ci/stage
@@ -24,20 +36,39 @@ DATA_PACKAGE ?= dataset-fashion-mnist
 CHROMIUM ?= /usr/bin/chromium
 BROWSER_PACKAGES ?= chromium fonts-wqy-microhei
 
-# Environment of every recipe: the Keras backend, quiet TensorFlow C++ logs,
-# deterministic hashing, and a non-interactive Matplotlib backend.
-export KERAS_BACKEND := tensorflow
+# Environment of every recipe: the Keras backend (`make nbval BACKEND=jax`),
+# quiet TensorFlow C++ logs, deterministic hashing, and a non-interactive
+# Matplotlib backend.
+BACKEND ?= tensorflow
+export KERAS_BACKEND := $(BACKEND)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+
+# How `make book` executes the notebooks: force (every one, the default), cache
+# or off; see the `book` target.
+EXECUTE ?= force
+BOOK_FLAGS ?=
 
 # Optional regex file that nbval applies to outputs it compares.
 NBVAL_SANITIZE = $(if $(wildcard tests/nbval_sanitize.cfg),--nbval-sanitize-with tests/nbval_sanitize.cfg)
 
 NOTEBOOKS = find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -print0
+# What `make nbval` runs (`make nbval NBVAL_PATHS=book/04_code.ipynb`).
+NBVAL_PATHS ?= book/
 
-.PHONY: help venv data browser-deps book test lint check-notebooks unit nbval \
-        book-strict browser format strip lab clean distclean
+# The unit tests run once per backend, each in its own process; the chapters in
+# NBVAL_BACKEND_NOTEBOOKS also run under nbval on the other backends.
+BACKENDS ?= tensorflow jax torch
+OTHER_BACKENDS ?= jax torch
+NBVAL_BACKEND_NOTEBOOKS ?= book/02_core_concepts.ipynb book/04_code.ipynb
+
+# The GitHub workflows, checked by `make lint`.
+WORKFLOWS = $(wildcard .github/workflows/*.yml)
+
+.PHONY: help venv lock mathjax data browser-deps book test lint check-notebooks \
+        unit unit-backends nbval nbval-backends book-strict browser format strip \
+        lab clean distclean
 
 help: ## Show this list of targets
 	@echo "aelib-book make targets:"
@@ -46,13 +77,37 @@ help: ## Show this list of targets
 
 # ---------------------------------------------------------------- environment
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	@test -x $(PY) || { echo "Creating virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --upgrade --progress-bar off pip
-	$(PY) -m pip install --progress-bar off -e ".[dev]"
+	$(PY) -m pip install --progress-bar off -r $(LOCK)
+	$(PY) -m pip install --progress-bar off --no-deps -e .
+	@$(PY) -m pip check || { echo "ERROR: $(LOCK) does not satisfy pyproject.toml: run \`make lock\`"; exit 1; }
 	@touch $@
 
-venv: $(STAMP) ## Create the virtual environment and install aelib with the book, test and dev extras
+venv: $(STAMP) ## Create the virtual environment: the lock file's versions, then aelib (editable)
+
+# pip-compile keeps the versions already in the lock file where pyproject.toml
+# still allows them; `make lock UPGRADE=1` moves every package to its newest
+# allowed release. The line pip-compile writes for aelib itself (an absolute
+# file:// URL) is dropped: `make venv` installs aelib from the working tree.
+lock: venv ## Refresh requirements/lock.txt from pyproject.toml (UPGRADE=1: newest allowed versions)
+	$(VENV)/bin/pip-compile --quiet --extra dev --allow-unsafe --strip-extras \
+	    --custom-compile-command "make lock" \
+	    --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+	    --constraint $(LOCK_CONSTRAINTS) --output-file $(LOCK) pyproject.toml
+	sed -i -e '/^aelib @ /,+1d' $(LOCK)
+	@echo "lock: $(LOCK) written; \`make venv\` installs it"
+
+$(MATHJAX): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	    echo "ERROR: npm not found: it installs MathJax (the book's offline maths)."; \
+	    echo "       On Debian or Ubuntu: sudo apt-get install npm"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts
+	rm -rf $(MATHJAX_DIR)
+	cp -R node_modules/mathjax/es5 $(MATHJAX_DIR)
+	@touch $@
+
+mathjax: $(MATHJAX) ## Install MathJax 3 from npm (package-lock.json) into book/_static/mathjax
 
 data: ## Install Debian's offline Fashion-MNIST (dataset-fashion-mnist) if possible
 	@if dpkg -s $(DATA_PACKAGE) >/dev/null 2>&1; then \
@@ -87,8 +142,22 @@ browser-deps: ## Install Debian's Chromium (and a Chinese font) for the browser 
 
 # ----------------------------------------------------------------------- book
 
-book: venv data ## Execute every notebook and build the HTML book in _build/html
-	$(JB) build .
+# `make book EXECUTE=cache` executes only the notebooks whose code changed since
+# the last build (jupyter-cache, in _build/.jupyter_cache; the Pages workflow
+# restores it); `EXECUTE=off` executes none. Either builds with a copy of
+# _config.yml that differs only in execute_notebooks (_build/_config.EXECUTE.yml).
+# BOOK_FLAGS are passed to jupyter-book (for example `-W -n --keep-going`).
+book: venv data mathjax ## Execute every notebook and build the HTML book in _build/html
+ifeq ($(EXECUTE),force)
+	$(JB) build . $(BOOK_FLAGS)
+else
+	@mkdir -p _build
+	$(PY) -c 'import sys, yaml; config = yaml.safe_load(open("_config.yml")); \
+	    config["execute"]["execute_notebooks"] = sys.argv[1]; \
+	    yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False, allow_unicode=True)' \
+	    $(EXECUTE) _build/_config.$(EXECUTE).yml
+	$(JB) build . --config _build/_config.$(EXECUTE).yml $(BOOK_FLAGS)
+endif
 	@echo "$(CURDIR)/_build/html/index.html"
 
 lab: venv ## Open the notebooks in JupyterLab
@@ -96,41 +165,75 @@ lab: venv ## Open the notebooks in JupyterLab
 
 # ---------------------------------------------------------------------- tests
 
-# The six stages run in order, each timed by .ci/stage; make stops at the first
+# The seven stages run in order, each timed by .ci/stage; make stops at the first
 # stage that fails. pytest exits with 5 when it collects no test, which make
-# counts as a failure like any other non-zero status. `data` and `browser-deps`
-# run once here, not in each stage, so a failing apt-get is not retried.
-test: venv data browser-deps ## Run all stages: lint, check-notebooks, unit, nbval, book-strict, browser
+# counts as a failure like any other non-zero status. `data`, `browser-deps` and
+# `mathjax` run once here, not in each stage, so a failing install is not retried.
+test: venv data browser-deps mathjax ## Run all stages: lint, check-notebooks, unit, nbval, nbval-backends, book-strict, browser
 	@$(STAGE) lint $(MAKE) --no-print-directory lint
 	@$(STAGE) check-notebooks $(MAKE) --no-print-directory check-notebooks
-	@$(STAGE) unit $(MAKE) --no-print-directory unit
+	@$(STAGE) unit $(MAKE) --no-print-directory unit-backends
 	@$(STAGE) nbval $(MAKE) --no-print-directory nbval
+	@$(STAGE) nbval-backends $(MAKE) --no-print-directory nbval-backends
 	@$(STAGE) book-strict $(MAKE) --no-print-directory book-strict
 	@$(STAGE) browser $(MAKE) --no-print-directory browser
 	@echo "==> all stages passed"
 
-lint: venv ## Stage 1: ruff check and ruff format --check
+# The workflows are checked offline: zizmor (GitHub Actions static analysis:
+# syntax, expressions, known pitfalls) and check-jsonschema against the GitHub
+# workflow schema that it ships.
+lint: venv ## Stage 1: ruff check, ruff format --check, and the GitHub workflows
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(VENV)/bin/zizmor --offline --no-progress --strict-collection $(WORKFLOWS)
 
-check-notebooks: venv ## Stage 2: fail if a notebook in book/ has outputs or counts
+check-notebooks: venv ## Stage 2: notebooks in book/ have no outputs and start with the install cell
 	$(PY) .ci/check_notebooks.py book
 
-unit: venv ## Stage 3: unit tests of aelib (pytest tests/, without tests/browser)
+unit: venv ## Unit tests of aelib on BACKEND (default tensorflow): pytest tests/ without tests/browser
 	$(PY) -m pytest tests/ --ignore=tests/browser -q
 
-nbval: venv ## Stage 4: run every notebook in a fresh kernel (nbval --nbval-lax)
-	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
-	    $(NBVAL_SANITIZE) -p no:cacheprovider book/
+# Each backend in its own process (Keras picks its backend once per process). All
+# backends run even when one fails, so that the summary shows every result.
+unit-backends: venv ## Stage 3: the unit tests once per backend (tensorflow, jax, torch)
+	@failed=""; \
+	for b in $(BACKENDS); do \
+	    echo "==> unit tests, KERAS_BACKEND=$$b"; start=$$(date +%s); \
+	    if KERAS_BACKEND=$$b $(PY) -m pytest tests/ --ignore=tests/browser -q -p no:cacheprovider; then \
+	        echo "==> unit tests on $$b passed in $$(( $$(date +%s) - start )) s"; \
+	    else \
+	        echo "==> unit tests on $$b FAILED after $$(( $$(date +%s) - start )) s"; failed="$$failed $$b"; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "unit-backends: failed on:$$failed"; exit 1; fi
 
-book-strict: venv ## Stage 5: rebuild the whole book, every warning is an error
+nbval: venv ## Stage 4: run every notebook in a fresh kernel (nbval --nbval-lax) on BACKEND
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+	    $(NBVAL_SANITIZE) -p no:cacheprovider $(NBVAL_PATHS)
+
+nbval-backends: venv ## Stage 5: Chapters 2 and 4 under nbval on jax and torch
+	@failed=""; \
+	for b in $(OTHER_BACKENDS); do \
+	    echo "==> nbval, KERAS_BACKEND=$$b: $(NBVAL_BACKEND_NOTEBOOKS)"; start=$$(date +%s); \
+	    if KERAS_BACKEND=$$b $(PY) -m pytest --nbval-lax --nbval-current-env \
+	        --nbval-cell-timeout=600 $(NBVAL_SANITIZE) -p no:cacheprovider \
+	        $(NBVAL_BACKEND_NOTEBOOKS); then \
+	        echo "==> nbval on $$b passed in $$(( $$(date +%s) - start )) s"; \
+	    else \
+	        echo "==> nbval on $$b FAILED after $$(( $$(date +%s) - start )) s"; failed="$$failed $$b"; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "nbval-backends: failed on:$$failed"; exit 1; fi
+
+book-strict: venv mathjax ## Stage 6: rebuild the whole book, every warning is an error
 	$(JB) build . -W -n --keep-going --all
 
 # Opens every page of the built book (_build/html) in headless Chromium and saves
 # a screenshot of each in _build/screenshots. Without Chromium it says that it
 # did not run, and succeeds unless CI is set. --confcutdir keeps pytest from
 # loading tests/conftest.py, which imports TensorFlow for the unit tests.
-browser: venv ## Stage 6: check every page of the built book in headless Chromium
+browser: venv ## Stage 7: check every page of the built book in headless Chromium
 	@if [ -x $(CHROMIUM) ]; then \
 	    AELIB_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/browser -q -p no:cacheprovider \
 	        --confcutdir=tests/browser; \
@@ -152,8 +255,8 @@ format: venv ## Fix what ruff can fix and format the code and notebooks
 strip: venv ## Remove outputs and execution counts from the notebooks in book/
 	$(NOTEBOOKS) | xargs -0 -r $(VENV)/bin/nbstripout
 
-clean: ## Remove the built book and caches (keeps the virtual environment)
-	rm -rf _build .pytest_cache .ruff_cache .hypothesis *.egg-info
+clean: ## Remove the built book, MathJax's copy and caches (keeps the virtual environment)
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis *.egg-info node_modules $(MATHJAX_DIR)
 	find . -path ./$(VENV) -prune -o \
 	    \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 \
 	    | xargs -0 -r rm -rf

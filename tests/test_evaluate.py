@@ -231,10 +231,10 @@ def test_decoder_chunks_fit_the_activation_budget():
     conv = aelib.VAE(latent_dim=4, hidden_units=(32,), architecture="conv")
     assert evaluate._decodes_per_call(dense) == evaluate._MAX_DECODES_PER_CALL
     conv_chunk = evaluate._decodes_per_call(conv)
-    # Per code, layer by layer: the code (4), the hidden layer (32), the 7x7x64
-    # feature map (dense, then reshaped), the 14x14x64 and 28x28x32 transposed
-    # convolutions, and the 28x28 logits (convolved, then reshaped).
-    floats = 4 + 32 + 2 * 7 * 7 * 64 + 14 * 14 * 64 + 28 * 28 * 32 + 2 * 28 * 28
+    # Per code, layer by layer: the code (4), the 7x7x64 feature map (dense, then
+    # reshaped), the 14x14x64 and 28x28x32 transposed convolutions, and the 28x28
+    # logits (convolved, then reshaped).
+    floats = 4 + 2 * 7 * 7 * 64 + 14 * 14 * 64 + 28 * 28 * 32 + 2 * 28 * 28
     assert conv_chunk * floats * 4 <= evaluate._ACTIVATION_BUDGET_BYTES
     assert 500 < conv_chunk < 5000
     images = np.full((3, 28, 28), 0.5, dtype=np.float32)

@@ -1,5 +1,8 @@
 """Tests of aelib.networks: dense and convolutional encoders and decoders."""
 
+import json
+import zipfile
+
 import keras
 import numpy as np
 import pytest
@@ -54,6 +57,9 @@ def test_conv_encoder_and_decoder_shapes(conv_models):
     assert output_shape(encoder, "conv_0") == (None, 14, 14, 4)
     assert output_shape(encoder, "conv_1") == (None, 7, 7, 8)
     assert output_shape(encoder, "code") == (None, 3)
+    # the code goes through one dense layer straight to the first feature map
+    assert decoder.layers[1].name == "to_feature_map"
+    assert decoder.layers[1].input.shape == (None, 3)
     assert output_shape(decoder, "feature_map") == (None, 7, 7, 8)
     assert output_shape(decoder, "deconv_0") == (None, 14, 14, 8)
     assert output_shape(decoder, "deconv_1") == (None, 28, 28, 4)
@@ -62,6 +68,135 @@ def test_conv_encoder_and_decoder_shapes(conv_models):
     assert layers.Conv2DTranspose in layer_types(decoder)
     strides = [encoder.get_layer(f"conv_{i}").strides for i in range(2)]
     assert strides == [(2, 2), (2, 2)]
+
+
+def layer_summary(model):
+    return [(layer.name, layer.count_params()) for layer in model.layers]
+
+
+def test_conv_vae_has_the_shape_of_the_keras_example():
+    # The convolutional VAE of the Keras examples: Conv2D 32 and 64 with stride 2,
+    # Dense 16, heads of 2; decoder Dense 7*7*64, Conv2DTranspose 64 and 32 with
+    # stride 2, and a 3x3 layer to one channel. Counted by hand, layer by layer.
+    model = aelib.VAE(latent_dim=2, hidden_units=(16,), architecture="conv")
+    assert layer_summary(model.encoder) == [
+        ("images", 0),
+        ("add_channel", 0),
+        ("conv_0", 3 * 3 * 1 * 32 + 32),
+        ("conv_1", 3 * 3 * 32 * 64 + 64),
+        ("flatten", 0),
+        ("hidden_0", 7 * 7 * 64 * 16 + 16),
+        ("z_mean", 16 * 2 + 2),
+        ("z_log_var", 16 * 2 + 2),
+    ]
+    assert layer_summary(model.decoder) == [
+        ("codes", 0),
+        ("to_feature_map", 2 * 7 * 7 * 64 + 7 * 7 * 64),
+        ("feature_map", 0),
+        ("deconv_0", 3 * 3 * 64 * 64 + 64),
+        ("deconv_1", 3 * 3 * 64 * 32 + 32),
+        ("logits", 3 * 3 * 32 * 1 + 1),
+        ("image_logits", 0),
+    ]
+    assert model.encoder.count_params() == 69_076
+    assert model.decoder.count_params() == 65_089
+    assert model.get_config()["decoder_hidden_units"] is None
+
+
+@pytest.mark.parametrize(
+    ("architecture", "hidden_units", "decoder_hidden_units", "expected"),
+    [
+        ("dense", (32, 16), None, (16, 32)),  # the mirror
+        ("dense", (32, 16), (8,), (8,)),
+        ("dense", (32,), (), ()),
+        ("conv", (16,), None, ()),  # straight to the feature map
+        ("conv", (16,), (16,), (16,)),  # asked for: the old layout
+        ("conv", (), (8, 12), (8, 12)),
+    ],
+)
+def test_decoder_hidden_units(
+    architecture, hidden_units, decoder_hidden_units, expected
+):
+    assert (
+        networks.decoder_units(architecture, hidden_units, decoder_hidden_units)
+        == expected
+    )
+    model = aelib.VAE(
+        latent_dim=2,
+        hidden_units=hidden_units,
+        architecture=architecture,
+        conv_filters=(2, 4),
+        decoder_hidden_units=decoder_hidden_units,
+    )
+    dense = [layer for layer in model.decoder.layers if layer.name.startswith("hidden")]
+    assert tuple(layer.units for layer in dense) == expected
+    encoder_dense = [
+        layer for layer in model.encoder.layers if layer.name.startswith("hidden")
+    ]
+    assert tuple(layer.units for layer in encoder_dense) == tuple(hidden_units)
+    if architecture == "conv":
+        first = model.decoder.get_layer("to_feature_map")
+        assert first.input.shape[-1] == (expected[-1] if expected else 2)
+
+
+@pytest.mark.parametrize("value", [(0,), (4, -1), (2.5,), (True,)])
+def test_decoder_hidden_units_must_be_positive_integers(value):
+    with pytest.raises(ValueError, match="decoder_hidden_units entries"):
+        aelib.Autoencoder(hidden_units=(4,), decoder_hidden_units=value)
+
+
+@pytest.mark.parametrize("model_class", [aelib.Autoencoder, aelib.VAE])
+def test_explicit_decoder_layers_save_and_load(model_class, round_trip, x):
+    model = model_class(
+        latent_dim=3,
+        hidden_units=(8,),
+        architecture="conv",
+        conv_filters=FILTERS,
+        decoder_hidden_units=(6,),
+    )
+    assert model.decoder.get_layer("hidden_0").units == 6
+    model(x[:2])  # build it, so that every weight is saved
+    loaded = round_trip(model)
+    assert loaded.get_config()["decoder_hidden_units"] == [6]
+    z = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.decode(z), model.decode(z))
+
+
+def test_old_conv_configs_load_with_their_layout(tmp_path, x):
+    # A conv model saved before decoder_hidden_units existed mirrored the encoder's
+    # dense layers in its decoder; its config has no such key. Simulate one by
+    # deleting the key from a saved file: it must load, weights and all.
+    model = aelib.VAE(
+        latent_dim=3,
+        hidden_units=(8,),
+        architecture="conv",
+        conv_filters=FILTERS,
+        decoder_hidden_units=(8,),
+        seed=0,
+    )
+    new_path, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
+    model(x[:2])
+    model.save(new_path)
+    with zipfile.ZipFile(new_path) as source, zipfile.ZipFile(old_path, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "config.json":
+                saved = json.loads(content)
+                del saved["config"]["decoder_hidden_units"]
+                content = json.dumps(saved).encode()
+            target.writestr(item, content)
+    loaded = keras.saving.load_model(old_path, safe_mode=True)
+    assert loaded.decoder.get_layer("hidden_0").units == 8
+    assert loaded.get_config()["decoder_hidden_units"] == [8]
+    z = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.decode(z), model.decode(z))
+    for got, expected in zip(loaded.encode(x), model.encode(x), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    # a dense config without the key keeps its mirrored decoder
+    dense_config = aelib.Autoencoder(latent_dim=2, hidden_units=(8, 4)).get_config()
+    del dense_config["decoder_hidden_units"]
+    rebuilt = aelib.Autoencoder.from_config(dense_config)
+    assert rebuilt.decoder.get_layer("hidden_0").units == 4
 
 
 def test_dense_networks_have_no_convolutions():
@@ -96,6 +231,7 @@ def test_conv_models_save_and_load(conv_models, round_trip, x, name):
     loaded = round_trip(model)
     assert loaded.get_config()["architecture"] == "conv"
     assert loaded.get_config()["conv_filters"] == list(FILTERS)
+    assert loaded.get_config()["decoder_hidden_units"] is None
     z = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
     np.testing.assert_array_equal(loaded.decode(z), model.decode(z))
     codes, loaded_codes = model.encode(x), loaded.encode(x)

@@ -14,10 +14,13 @@ environment variable:
     ``chromium``); Playwright drives it, it never downloads a browser;
 ``AELIB_SCREENSHOTS``
     where the screenshots go (default ``screenshots`` next to the site, so
-    ``_build/screenshots``);
-``AELIB_MATHJAX_DIR``
-    optional: a local copy of MathJax 3 (the npm package ``mathjax@3``), served
-    in place of the CDN, so that maths are typeset offline too.
+    ``_build/screenshots``).
+
+Every request of a page goes through a route: requests to the local server go
+on, any other is aborted and recorded, and the page test fails on it. The book
+serves everything it needs itself (MathJax included), so a reader offline or
+behind a firewall sees the same page; links to other sites stay links, they are
+not requests.
 
 Without Chromium the browser tests are deselected and pytest exits with status
 0 after saying why; they are not counted as passed. When the environment
@@ -38,8 +41,6 @@ REPO = Path(__file__).resolve().parents[2]
 HTML_DIR = Path(os.environ.get("AELIB_BOOK_HTML") or REPO / "_build" / "html")
 TOC = Path(os.environ.get("AELIB_BOOK_TOC") or REPO / "_toc.yml")
 CHROMIUM = Path(os.environ.get("AELIB_CHROMIUM") or "/usr/bin/chromium")
-MATHJAX_DIR = os.environ.get("AELIB_MATHJAX_DIR")
-MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"
 SCREENSHOT_DIR = Path(
     os.environ.get("AELIB_SCREENSHOTS") or HTML_DIR.parent / "screenshots"
 )
@@ -151,8 +152,6 @@ def pytest_configure(config):
     config.stash[REPORT_KEY] = {
         "tested": [],  # pages whose test ran
         "pages": {},  # what was found on each page that loaded
-        "external": [],
-        "known": [],
         "notes": [],
     }
 
@@ -170,26 +169,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for docname, info in report["pages"].items():
         write(
             f"{docname}: {info['images']} images, {info['links']} internal links, "
-            f"{info['math']} maths ({info['math_rendered']} rendered by MathJax, "
-            f"{info['math'] - info['math_rendered']} as TeX markup), "
-            f"{info['seconds']:.1f} s, screenshot {info['screenshot']}"
+            f"{info['math']} maths ({info['math_rendered']} typeset by MathJax), "
+            f"{info['requests']} requests ({info['blocked']} to other hosts, "
+            f"blocked), {info['seconds']:.1f} s, screenshot {info['screenshot']}"
         )
-    if report["external"]:
-        write("")
-        write(
-            "Problems with external resources (reported, not failing; "
-            "expected when offline):"
-        )
-        for docname, problem in report["external"]:
-            write(f"  {docname}: {problem}")
-    if report["known"]:
-        write("")
-        write(
-            "Known problems that are not the book's own: its theme's and "
-            "extensions' scripts, the browser's favicon request (listed, not failing):"
-        )
-        for docname, problem in report["known"]:
-            write(f"  {docname}: {problem}")
     for note in report["notes"]:
         write(note)
 
@@ -264,20 +247,29 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def new_context(browser):
-    """Make a fresh browser context (empty profile), MathJax local if asked."""
+def new_context(browser, base_url):
+    """Make a fresh browser context (empty profile) that only reaches the book.
 
-    def serve_mathjax(route):
-        path = Path(MATHJAX_DIR, route.request.url[len(MATHJAX_CDN) :].split("?")[0])
-        if path.is_file():
-            route.fulfill(path=str(path))
-        else:
-            route.fulfill(status=404)
+    Every request is routed: one to the local server goes on; any other is
+    aborted and its URL appended to the context's ``blocked`` list, which the
+    page test turns into failures. The context's ``requests`` counts them all.
+    """
 
     def make(**options):
         context = browser.new_context(**options)
-        if MATHJAX_DIR:
-            context.route(MATHJAX_CDN + "**", serve_mathjax)
+        context.blocked = []
+        context.requests = 0
+
+        def route(route):
+            context.requests += 1
+            url = route.request.url
+            if url.startswith(base_url):
+                route.continue_()
+            else:
+                context.blocked.append(url)
+                route.abort("blockedbyclient")
+
+        context.route("**/*", route)
         return context
 
     return make

@@ -1,18 +1,22 @@
-"""Every page of the built book, as a reader's browser shows it.
+r"""Every page of the built book, as a reader's browser shows it, offline.
 
 Each page listed in the toc is loaded in headless Chromium from a loopback HTTP
-server (see conftest.py) and must have:
+server (see conftest.py), with every request to another host blocked, and must
+have:
 
-(a) every image loaded, and no failed request to the book's own server;
+(a) every image loaded, every request answered by the book's own server, and
+    no request to any other host (the book serves MathJax and its fonts itself;
+    links to other sites are links, not requests);
 (b) no unresolved glue, citation or cross-reference, and no docutils error;
 (c) every internal link resolving: the page exists and so does the anchor;
-(d) no console error or script error from the book's own files;
-(e) every maths element rendered by MathJax or still holding its TeX markup.
+(d) no console error and no uncaught script error, whatever their source;
+(e) every formula typeset by MathJax: no maths element left as TeX, and no raw
+    TeX (``\(``, ``\[``, ``$$``, ``\mathcal``...) anywhere in the text outside
+    code;
+(f) no TensorFlow, absl or Python warning text, in the prose or in any output.
 
 A full-page screenshot of each page is saved (``_build/screenshots``) before the
-checks, so a failing page can be looked at. Problems with external resources
-(MathJax's CDN, fonts, launch buttons) are listed at the end of the run but do
-not fail: the book is often read offline.
+checks, so a failing page can be looked at.
 """
 
 import html.parser
@@ -29,18 +33,41 @@ import pytest
 FORBIDDEN_TEXT = ["{glue:", "{cite", "glue:text", "Undefined glue", "[?]", "??"]
 RAW_ROLE = re.compile(r"\{[a-z][\w.-]*(?::[\w.-]+)?\}`")
 
-# Errors from the book's own files that come from its third-party theme and
-# extensions, not from the book: each matches one exact message and is listed
-# at the end of the run instead of failing. Any other error fails the page.
-KNOWN_UPSTREAM_ERRORS = {
-    # (pydata-sphinx-theme's "invalid theme mode" on a first visit is fixed by
-    # html_context.default_mode in _config.yml, so it fails the test again.)
-    # sphinx-thebe 0.3.1 writes its inline config script (`const THEBE_JS_URL
-    # = ...`) twice into every page; the second copy is rejected, the first works.
-    r"SyntaxError: Identifier 'THEBE_JS_URL' has already been declared\s*": (
-        "sphinx-thebe, duplicate inline config script"
+# TeX that MathJax did not typeset, in text outside code and outside maths
+# elements (which are checked one by one): the delimiters Sphinx writes, display
+# dollars, a control word such as \mathcal or \frac, or inline dollars around
+# something with a backslash, ^ or _.
+RAW_TEX = re.compile(r"\\[()\[\]]|\$\$|\\[A-Za-z]+|\$[^$\n]*[\\^_][^$\n]*\$")
+
+# Log and warning text of TensorFlow, absl and Python. In the prose: the formats
+# of their log lines (the prose may name absl or retracing). In cell outputs:
+# those, and the words alone.
+WARNING_LINES = {
+    "TensorFlow/absl Python log": re.compile(
+        r"\b(?:WARNING|INFO|ERROR):(?:tensorflow|absl)\b"
     ),
+    "absl C++ log line": re.compile(r"\b[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s"),
+    "TensorFlow C++ log line": re.compile(
+        r"\d: [IWEF] (?:tensorflow|external|xla|tsl)/"
+    ),
+    "absl initialization note": re.compile(r"absl::InitializeLog"),
+    "oneDNN notice": re.compile(r"oneDNN custom operations are on"),
+    "tf.function retracing": re.compile(r"triggered tf\.function retracing"),
+    "CUDA probe": re.compile(
+        r"Could not find cuda drivers|Unable to register cu(?:DNN|FFT|BLAS) factory"
+        r"|failed call to cuInit"
+    ),
+    "CPU instructions notice": re.compile(r"This TensorFlow binary is optimized"),
+    "Python warning": re.compile(r"^\S+:\d+: \w*Warning: ", re.MULTILINE),
 }
+WARNING_WORDS_IN_OUTPUTS = {
+    "retracing": re.compile(r"retracing", re.IGNORECASE),
+    "absl": re.compile(r"\babsl\b"),
+    "Python warning": re.compile(r"\b\w+Warning: "),
+}
+
+# At most this many raw TeX fragments are listed per page (then a count).
+MAX_SHOWN = 10
 
 LOAD_TIMEOUT_MS = 60_000
 WAIT_TIMEOUT_MS = 30_000
@@ -48,16 +75,25 @@ WAIT_TIMEOUT_MS = 30_000
 # One pass over the DOM collects everything the checks need.
 INSPECT_PAGE = r"""
 () => {
-  const prose = (document.querySelector("main") || document.body).cloneNode(true);
-  prose.querySelectorAll("pre, script, style, .cell_input, mjx-container")
-       .forEach((e) => e.remove());
+  const main = document.querySelector("main") || document.body;
+  const without = (selector) => {
+    const copy = main.cloneNode(true);
+    copy.querySelectorAll(selector).forEach((e) => e.remove());
+    return copy.textContent;
+  };
   const brief = (e) => e.outerHTML.replace(/\s+/g, " ").slice(0, 160);
   return {
+    text: without("pre, script, style, .cell_input, mjx-container"),
+    texText: without(
+      "pre, code, kbd, samp, script, style, .cell_input, .math, mjx-container"
+    ),
+    prose: without("pre, script, style, .cell_input, .cell_output, mjx-container"),
+    outputs: Array.from(main.querySelectorAll(".cell_output"))
+      .map((e) => e.textContent).join("\n"),
     images: Array.from(document.images).map((img) => ({
       src: img.currentSrc || img.src, complete: img.complete, width: img.naturalWidth,
     })),
     links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.href),
-    text: prose.textContent,
     docutilsErrors: Array.from(document.querySelectorAll(
       ".problematic, .system-message, .system-messages, .error:not(.admonition)"
     )).map(brief),
@@ -71,7 +107,6 @@ INSPECT_PAGE = r"""
       text: e.textContent.trim(),
       html: brief(e),
     })),
-    declaresIcon: document.querySelector("link[rel~=icon]") !== null,
     ids: Array.from(document.querySelectorAll("[id], a[name]"))
       .map((e) => e.id || e.getAttribute("name")),
   };
@@ -86,7 +121,8 @@ WAIT_FOR_IMAGES = """
 """
 
 # Resolves (to true) when MathJax has finished typesetting, or at once when
-# MathJax did not load (offline: window.MathJax is then only its configuration).
+# MathJax did not load (window.MathJax is then only its configuration, and the
+# maths check fails the page).
 WAIT_FOR_MATHJAX = """
 async () => {
   const mj = window.MathJax;
@@ -137,11 +173,19 @@ def _own(url: str, base_url: str) -> bool:
     return url.startswith(base_url)
 
 
-def _known_upstream(message: str) -> str | None:
-    for pattern, origin in KNOWN_UPSTREAM_ERRORS.items():
-        if re.fullmatch(pattern, message):
-            return origin
-    return None
+def _raw_tex_fragments(text: str, gap: int = 40) -> list[tuple[int, int]]:
+    """Spans of raw TeX in `text`, matches closer than `gap` merged into one."""
+    spans: list[list[int]] = []
+    for match in RAW_TEX.finditer(text):
+        if spans and match.start() - spans[-1][1] <= gap:
+            spans[-1][1] = match.end()
+        else:
+            spans.append([match.start(), match.end()])
+    return [(start, end) for start, end in spans]
+
+
+def _around(text: str, match: re.Match, width: int = 60) -> str:
+    return " ".join(text[max(match.start() - width, 0) : match.end() + width].split())
 
 
 def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_report):
@@ -154,7 +198,7 @@ def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     console, page_errors, failed, bad_status = [], [], [], []
-    notes, known = [], []
+    notes = []
 
     def on_console(message):
         if message.type == "error":
@@ -204,35 +248,25 @@ def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_
 
     problems = []
 
-    # (a) images and requests to the book's own server
+    # (a) images; requests: answered by the book's server, none to other hosts
     for img in dom["images"]:
         if not img["complete"] or img["width"] == 0:
             problems.append(f"image not loaded: {img['src']}")
-    # Chromium asks every server for /favicon.ico by itself; the book declares
-    # no icon, so that request's 404 is the browser's, not a broken reference.
-    favicon = base_url + "favicon.ico"
+    blocked = list(dict.fromkeys(context.blocked))
+    problems += [f"request to another host (blocked): {u}" for u in blocked]
     for request_url, status in bad_status:
-        if request_url == favicon and not dom["declaresIcon"]:
-            known.append(f"HTTP {status} for {request_url} (no favicon declared)")
-        elif _own(request_url, base_url):
-            problems.append(f"HTTP {status} for {request_url}")
-        else:
-            notes.append(f"HTTP {status} for {request_url}")
+        problems.append(f"HTTP {status} for {request_url}")
     for request_url, failure in failed:
-        if _own(request_url, base_url):
+        if request_url not in blocked:
             problems.append(f"request failed ({failure}): {request_url}")
-        else:
-            notes.append(f"request failed ({failure}): {request_url}")
 
     # (b) unresolved glue, citations, cross-references; docutils errors
     text = dom["text"]
     for needle in FORBIDDEN_TEXT:
         for match in re.finditer(re.escape(needle), text):
-            context_text = " ".join(text[match.start() - 60 : match.end() + 60].split())
-            problems.append(f"unresolved text {needle!r}: ...{context_text}...")
+            problems.append(f"unresolved text {needle!r}: ...{_around(text, match)}...")
     for match in RAW_ROLE.finditer(text):
-        context_text = " ".join(text[match.start() - 40 : match.end() + 60].split())
-        problems.append(f"unrendered MyST role: ...{context_text}...")
+        problems.append(f"unrendered MyST role: ...{_around(text, match)}...")
     problems += [f"docutils error element: {e}" for e in dom["docutilsErrors"]]
     problems += [f"unresolved cross-reference: {e}" for e in dom["unresolvedXrefs"]]
     problems += [f"empty glue output: {e}" for e in dom["emptyGlue"]]
@@ -252,41 +286,53 @@ def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_
         elif fragment and urllib.parse.unquote(fragment) not in ids:
             problems.append(f"broken anchor #{fragment}: {link}")
 
-    # (d) console errors and uncaught exceptions
-    reported = {request_url for request_url, _ in bad_status + failed}
+    # (d) every console error and uncaught exception, whatever its source
+    reported = set(blocked) | {request_url for request_url, _ in bad_status + failed}
     for source, message in console:
-        if source == favicon and not dom["declaresIcon"]:
-            known.append(f"HTTP 404 for {favicon} (no favicon declared)")
-        elif source in reported and message.startswith("Failed to load resource"):
-            pass  # the failed request above, reported there
-        elif (origin := _known_upstream(message)) and _own(source, base_url):
-            known.append(f"console error ({origin}): {message}")
-        elif not source or _own(source, base_url):
-            problems.append(f"console error from {source or 'the page'}: {message}")
-        else:
-            notes.append(f"console error from {source}: {message}")
-    for error in page_errors:
-        if origin := _known_upstream(error):
-            known.append(f"script error ({origin}): {error.splitlines()[0]}")
-        elif base_url in error or "://" not in error:
-            problems.append(f"uncaught script error: {error}")
-        else:
-            notes.append(f"uncaught script error: {error.splitlines()[0]}")
+        if source in reported and message.startswith("Failed to load resource"):
+            continue  # the request above, reported there
+        problems.append(f"console error from {source or 'the page'}: {message}")
+    problems += [f"uncaught script error: {error}" for error in page_errors]
 
-    # (e) maths: rendered by MathJax, or at least still present as TeX
+    # (e) maths: every formula typeset, no raw TeX left in the text
     for math in dom["math"]:
         if math["mathjaxError"]:
             problems.append(f"MathJax could not typeset: {math['html']}")
-        elif not math["rendered"] and not re.search(r"\\|\$", math["text"]):
-            problems.append(f"maths neither rendered nor TeX markup: {math['html']}")
+        elif not math["rendered"]:
+            problems.append(f"maths not typeset by MathJax: {math['html']}")
+    tex_text = dom["texText"]
+    fragments = _raw_tex_fragments(tex_text)
+    for first, last in fragments[:MAX_SHOWN]:
+        shown = " ".join(tex_text[max(first - 40, 0) : last + 40].split())
+        problems.append(f"raw TeX in the text: ...{shown[:300]}...")
+    if len(fragments) > MAX_SHOWN:
+        problems.append(f"raw TeX in the text: {len(fragments) - MAX_SHOWN} more")
 
-    book_report["external"] += [(docname, note) for note in dict.fromkeys(notes)]
-    book_report["known"] += [(docname, note) for note in dict.fromkeys(known)]
+    # (f) warning text of TensorFlow, absl or Python (each place reported once)
+    outputs = dom["outputs"]
+    flagged = []  # spans of `outputs` already reported
+    for what, pattern in WARNING_LINES.items():
+        for where, content in (("prose", dom["prose"]), ("an output", outputs)):
+            for match in pattern.finditer(content):
+                problems.append(f"{what} in {where}: ...{_around(content, match)}...")
+                if content is outputs:
+                    flagged.append((match.start(), match.end()))
+    for what, pattern in WARNING_WORDS_IN_OUTPUTS.items():
+        for match in pattern.finditer(outputs):
+            if not any(
+                a < match.end() + 80 and match.start() < b + 80 for a, b in flagged
+            ):
+                problems.append(f"{what} in an output: ...{_around(outputs, match)}...")
+                flagged.append((match.start(), match.end()))
+
+    book_report["notes"] += [f"{docname}: {note}" for note in dict.fromkeys(notes)]
     book_report["pages"][docname] = {
         "images": len(dom["images"]),
         "links": len(internal),
         "math": len(dom["math"]),
         "math_rendered": sum(m["rendered"] for m in dom["math"]),
+        "requests": context.requests,
+        "blocked": len(blocked),
         "seconds": time.perf_counter() - start,
         "screenshot": shot,
     }
