@@ -50,9 +50,11 @@ def main(argv: list[str]) -> int:
             cells = notebook["cells"]
             index = first_code_index(cells)
             current = cells[index] if index is not None else None
-            if current is not None and "".join(current["source"]) == "".join(
-                wanted["source"]
-            ) and current["metadata"].get("tags") == TAGS:
+            if (
+                current is not None
+                and "".join(current["source"]) == "".join(wanted["source"])
+                and current["metadata"].get("tags") == TAGS
+            ):
                 continue
             bad.append(path)
             if check:
