@@ -58,11 +58,17 @@ def add_arguments(parser) -> None:
         "(default: tensorflow,jax,torch)",
     )
     parser.add_argument(
+        "--torch-compile",
+        action="store_true",
+        help="per-backend comparison: also train aelib on PyTorch with "
+        "jit_compile=True (torch.compile; minutes of compilation per model)",
+    )
+    parser.add_argument(
         "--conv-images",
         type=int,
         default=None,
         help="training images of the conv VAE in the per-backend comparison "
-        "(default: 10,000; 256 with --quick)",
+        "(default: 5,000; 256 with --quick)",
     )
 
 
@@ -76,8 +82,8 @@ def settings(quick: bool) -> dict[str, Any]:
             },
             "conv": {
                 "epochs": 2 if quick else 3,
-                "num_train": 256 if quick else 10_000,
-                "num_test": 256 if quick else 2_000,
+                "num_train": 256 if quick else 5_000,
+                "num_test": 256 if quick else 1_000,
             },
         }
     }
@@ -87,13 +93,15 @@ def missing_packages(backend: str) -> list[str]:
     return [name for name in _NEEDS[backend] if importlib.util.find_spec(name) is None]
 
 
-def run_worker(backend: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def run_worker(
+    backend: str, runs: list[dict[str, Any]], jit_compile: bool = False
+) -> dict[str, Any]:
     """Runs :mod:`aebench.worker` for ``backend`` in a fresh process."""
     env = dict(os.environ, KERAS_BACKEND=backend)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(BENCHMARKS), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
-    spec = json.dumps({"backend": backend, "runs": runs})
+    spec = json.dumps({"backend": backend, "runs": runs, "jit_compile": jit_compile})
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "worker.json"
         command = [sys.executable, "-m", "aebench.worker", "--spec", spec]
@@ -140,9 +148,18 @@ def compare(workers: dict[str, Any]) -> dict[str, Any]:
                 row["ratio"] = (
                     aelib_run["samples_per_second"] / plain_run["samples_per_second"]
                 )
+            jit_run = usable(entry.get("aelib_jit"))
+            if jit_run:
+                row["aelib_jit_samples_per_second"] = jit_run["samples_per_second"]
+                row["aelib_jit_test_loss"] = jit_run.get("test_loss")
+                row["aelib_jit_first_epoch_seconds"] = jit_run["epoch_seconds"][0]
+                if plain_run:
+                    row["aelib_jit_ratio"] = (
+                        jit_run["samples_per_second"] / plain_run["samples_per_second"]
+                    )
             row["other_processes_cores"] = max(
                 (entry.get(k) or {}).get("other_processes_cores", 0.0)
-                for k in ("aelib", "plain")
+                for k in ("aelib", "plain", "aelib_jit")
             )
             rows.append(row)
         summary: dict[str, Any] = {"rows": rows}
@@ -185,7 +202,8 @@ def run(context: Context) -> dict[str, Any]:
             log(f"backend {backend}: skipped ({workers[backend]['skipped']})")
             continue
         log(f"backend {backend}: worker process, load {os.getloadavg()[0]:.2f}")
-        workers[backend] = run_worker(backend, runs)
+        jit = backend == "torch" and context.args.torch_compile
+        workers[backend] = run_worker(backend, runs, jit_compile=jit)
     return {
         "runs": runs,
         "workers": workers,
@@ -250,6 +268,20 @@ def markdown(results: dict[str, Any]) -> list[str]:
         if "best_aelib_vs_best_plain" in summary:
             text += f"; ratio {summary['best_aelib_vs_best_plain']:.2f}"
         lines += [f"- {text}."]
+    for model, summary in section["comparison"].items():
+        for row in summary["rows"]:
+            if "aelib_jit_samples_per_second" not in row:
+                continue
+            lines += [
+                f"- {LABELS[model]} on {row['backend']}, aelib compiled with "
+                "`jit_compile=True` (not the default): "
+                f"{fmt(row['aelib_jit_samples_per_second'], 0)} images/s, "
+                f"{fmt(row.get('aelib_jit_ratio'), 2)} times the plain version; "
+                f"first epoch {fmt(row['aelib_jit_first_epoch_seconds'], 0)} s "
+                f"(compilation) against {fmt(row.get('aelib_first_epoch_seconds'), 0)}"
+                " s without; test loss "
+                f"{fmt(row.get('aelib_jit_test_loss'), 2)}."
+            ]
     skipped = [
         f"{backend}: {worker.get('skipped') or worker.get('error')}"
         for backend, worker in section["workers"].items()

@@ -7,13 +7,15 @@ module once per backend, with ``KERAS_BACKEND`` set::
 
 (with ``benchmarks/`` on ``PYTHONPATH``). The spec is a JSON object:
 ``{"backend": "jax", "runs": [{"model": "mlp", "epochs": 10, "num_train":
-null, "num_test": null}, ...]}``; ``null`` sizes mean the full split. For
-each run the worker trains the model written plainly in the backend's
-framework (:mod:`aebench.plain_tf`, :mod:`aebench.plain_jax`,
+null, "num_test": null}, ...], "jit_compile": false}``; ``null`` sizes mean
+the full split. For each run the worker trains the model written plainly in
+the backend's framework (:mod:`aebench.plain_tf`, :mod:`aebench.plain_jax`,
 :mod:`aebench.plain_torch`), then aelib's same model
 (:func:`aebench.aelib_vae.train_aelib`), on the same images for the same
-epochs at batch 128, and writes everything measured to ``--output`` after
-each training, so that a worker that dies late still leaves its results.
+epochs at batch 128 (with ``"jit_compile": true``, aelib's model once more,
+compiled with ``jit_compile=True``). It writes everything measured to
+``--output`` after each training, so that a worker that dies late still
+leaves its results.
 """
 
 from __future__ import annotations
@@ -147,6 +149,21 @@ def main(argv: list[str] | None = None) -> int:
 
         entry["aelib"] = _measured(train_aelib)
         write_json(out, args.output)
+        if spec.get("jit_compile"):
+            # aelib compiled with jit_compile=True (torch.compile on PyTorch).
+            log(f"{backend}: aelib {model} with jit_compile=True")
+
+            def train_jit(model=model, data=data, epochs=epochs):
+                vae = aelib_vae.build(model)
+                vae.compile(jit_compile=True)
+                result = aelib_vae.train_aelib(
+                    vae, data, epochs, BATCH_SIZE, None, elbo=False
+                )
+                result["architecture"] = aelib_vae.describe(model)
+                return result
+
+            entry["aelib_jit"] = _measured(train_jit)
+            write_json(out, args.output)
     out["wall_seconds"] = time.perf_counter() - started
     write_json(out, args.output)
     return 0
