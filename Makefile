@@ -44,6 +44,10 @@ export KERAS_BACKEND := $(BACKEND)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+# PyTorch's OpenMP threads otherwise spin while they wait for each other, which
+# on a 2-core machine shared with another process (the two lanes of `make test`)
+# slows its training many times over. TensorFlow and JAX do not use OpenMP.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 # How `make book` executes the notebooks: force (every one, the default), cache
 # or off; see the `book` target.
@@ -165,19 +169,49 @@ lab: venv ## Open the notebooks in JupyterLab
 
 # ---------------------------------------------------------------------- tests
 
-# The seven stages run in order, each timed by .ci/stage; make stops at the first
-# stage that fails. pytest exits with 5 when it collects no test, which make
-# counts as a failure like any other non-zero status. `data`, `browser-deps` and
-# `mathjax` run once here, not in each stage, so a failing install is not retried.
-test: venv data browser-deps mathjax ## Run all stages: lint, check-notebooks, unit, nbval, nbval-backends, book-strict, browser
+# The seven stages: lint and check-notebooks first, then the five heavy ones in
+# two lanes that run at the same time (make -j2). Much of their time is
+# single-threaded (Python, graph tracing, XLA compilation, starting kernels), so
+# one lane leaves a core idle. Each stage is timed by .ci/stage and its output is
+# printed when it ends (--output-sync); a failing stage stops its lane, the
+# other lane finishes its running stage, and make fails. The notebooks that nbval
+# runs are split between the lanes (NBVAL_LANE_1, the rest) to balance them.
+# pytest exits with 5 when it collects no test, which make counts as a failure
+# like any other non-zero status. `data`, `browser-deps` and `mathjax` run once
+# here, not in each stage, so a failing install is not retried.
+test: venv data browser-deps mathjax ## Run all stages: lint, check-notebooks, then unit, nbval, nbval-backends, book-strict, browser in two lanes
 	@$(STAGE) lint $(MAKE) --no-print-directory lint
 	@$(STAGE) check-notebooks $(MAKE) --no-print-directory check-notebooks
-	@$(STAGE) unit $(MAKE) --no-print-directory unit-backends
-	@$(STAGE) nbval $(MAKE) --no-print-directory nbval
-	@$(STAGE) nbval-backends $(MAKE) --no-print-directory nbval-backends
-	@$(STAGE) book-strict $(MAKE) --no-print-directory book-strict
-	@$(STAGE) browser $(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-1 test-lane-2
 	@echo "==> all stages passed"
+
+# Lane 1: unit tests on each backend, Chapters 2 and 4 on the other backends,
+# then nbval of NBVAL_LANE_1. Lane 2: nbval of the other notebooks, the strict
+# build, the browser.
+NBVAL_LANE_1 ?= $(sort $(wildcard book/0[1-7]_*.ipynb))
+NBVAL_LANE_2 = $(filter-out $(NBVAL_LANE_1),$(sort $(wildcard book/*.ipynb)))
+
+.PHONY: test-lane-1 test-lane-2 stage-unit stage-nbval-backends stage-nbval-1 \
+        stage-nbval-2 stage-book-strict stage-browser
+test-lane-1: stage-nbval-1
+test-lane-2: stage-browser
+stage-nbval-backends: stage-unit
+stage-nbval-1: stage-nbval-backends
+stage-book-strict: stage-nbval-2
+stage-browser: stage-book-strict
+
+stage-unit:
+	@$(STAGE) unit $(MAKE) --no-print-directory unit-backends
+stage-nbval-backends:
+	@$(STAGE) nbval-backends $(MAKE) --no-print-directory nbval-backends
+stage-nbval-1:
+	@$(STAGE) nbval-1 $(MAKE) --no-print-directory nbval NBVAL_PATHS="$(NBVAL_LANE_1)"
+stage-nbval-2:
+	@$(STAGE) nbval-2 $(MAKE) --no-print-directory nbval NBVAL_PATHS="$(NBVAL_LANE_2)"
+stage-book-strict:
+	@$(STAGE) book-strict $(MAKE) --no-print-directory book-strict
+stage-browser:
+	@$(STAGE) browser $(MAKE) --no-print-directory browser
 
 # The workflows are checked offline: zizmor (GitHub Actions static analysis:
 # syntax, expressions, known pitfalls) and check-jsonschema against the GitHub

@@ -100,16 +100,16 @@ def test_iwae_with_more_samples_than_a_chunk(trained_vae, x):
 def test_iwae_timing_at_k_1000(mnist, capsys):
     aelib.set_seed(0)
     model = aelib.VAE(latent_dim=2, hidden_units=(512,))
-    images = mnist.x_test[:1000]
+    # 250 images are enough to time the rate; the bound is 0.12 s per image,
+    # 120 s for the 1,000 test images of the book's chapters.
+    images = mnist.x_test[:250]
     start = time.perf_counter()
     values = evaluate.iwae_log_likelihood(model, images, num_samples=1000, seed=0)
     elapsed = time.perf_counter() - start
     with capsys.disabled():
-        print(
-            f"\nIWAE, k=1000 on 1,000 images, latent 2, hidden (512,): {elapsed:.1f} s"
-        )
-    assert values.shape == (1000,) and np.all(np.isfinite(values))
-    assert elapsed < 120.0
+        print(f"\nIWAE, k=1000 on 250 images, latent 2, hidden (512,): {elapsed:.1f} s")
+    assert values.shape == (250,) and np.all(np.isfinite(values))
+    assert elapsed < 30.0
 
 
 def test_estimators_need_a_vae(trained_autoencoder, x):
