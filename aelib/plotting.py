@@ -7,6 +7,7 @@ save it. Pixel values are drawn in grey with 0 as black and 1 as white.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "prior_samples",
     "training_curves",
     "animate_images",
+    "animation_html",
 ]
 
 
@@ -293,7 +295,7 @@ def animate_images(
     Typically the frames are the snapshots of
     :class:`aelib.callbacks.SampleSnapshots`: the same codes decoded after
     each epoch. Show the animation in a notebook or a built page with
-    ``IPython.display.HTML(anim.to_jshtml())``. The figure is closed before
+    :func:`animation_html`. The figure is closed before
     returning, so a notebook does not also show a static copy; it is still
     drawn when the animation is saved. The default size and resolution keep
     the HTML small (16 images over 11 frames are a few hundred kilobytes).
@@ -385,3 +387,38 @@ def _image_shape(images: Any) -> tuple[int, ...]:
     if len(shape) == 2 and shape[1] == 784:
         return (28, 28)
     return tuple(shape[1:]) if len(shape) >= 3 else (28, 28)
+
+
+# The stylesheet that matplotlib's HTML player loads for its button icons.
+_EXTERNAL_STYLESHEET = re.compile(
+    r"<link[^>]*href=[\"']https?://[^>]*>\s*", re.IGNORECASE
+)
+
+
+def animation_html(movie: animation.Animation) -> Any:
+    """The animation as a self-contained HTML player, for a notebook or a page.
+
+    This is ``movie.to_jshtml()`` (every frame embedded as a PNG, buttons to
+    play, pause and step) without the ``<link>`` by which matplotlib's player
+    loads Font Awesome 4 from a CDN for its button icons: offline, or in a page
+    that allows no request to another host, that link fails. The icons then
+    come from the page itself: the book's theme ships Font Awesome (which knows
+    the player's icon names), and so does JupyterLab.
+
+    Args:
+        movie: a matplotlib animation, such as :func:`animate_images` returns.
+
+    Returns:
+        An :class:`IPython.display.HTML` object; its ``data`` is the HTML.
+
+    Raises:
+        ValueError: if ``movie`` is not a matplotlib animation.
+    """
+    from IPython.display import HTML
+
+    if not isinstance(movie, animation.Animation):
+        raise ValueError(
+            f"movie must be a matplotlib animation (as animate_images returns), "
+            f"got {type(movie).__name__}."
+        )
+    return HTML(_EXTERNAL_STYLESHEET.sub("", movie.to_jshtml()))

@@ -161,6 +161,20 @@ def test_animate_images_has_one_frame_per_grid(images):
     assert figure._suptitle.get_text() == "epoch 10"
 
 
+def test_animation_html_needs_no_other_host(images):
+    frames = [images[:4], images[4:8], images[8:12]]
+    anim = plotting.animate_images(frames)
+    assert "maxcdn.bootstrapcdn.com" in anim.to_jshtml()  # what it removes
+    html = plotting.animation_html(anim).data
+    assert "<link" not in html and "://" not in html.replace("http://www.w3.org", "")
+    assert html.count("data:image/png;base64") == 3
+    # the player and its buttons are all still there
+    for icon in ("fa-play", "fa-pause", "fa-step-forward", "fa-fast-backward"):
+        assert icon in html
+    with pytest.raises(ValueError, match="matplotlib animation"):
+        plotting.animation_html(frames)
+
+
 def test_animate_images_default_titles_and_columns(images):
     frames = [images[:5], images[5:10]]
     anim = plotting.animate_images(frames, columns=5)
