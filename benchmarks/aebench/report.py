@@ -280,6 +280,8 @@ def markdown(results: dict[str, Any], measurements: list[Measurement]) -> str:
         if measurement.training_rows and not placed and rows:
             lines += training_table(rows)
             placed = True
-        if measurement.markdown:
+        # a run with --only has results for some measurements only
+        section = results.get(measurement.key)
+        if measurement.markdown and section and "skipped" not in section:
             lines += measurement.markdown(results)
     return "\n".join(lines)
