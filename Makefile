@@ -37,13 +37,15 @@ CHROMIUM ?= /usr/bin/chromium
 BROWSER_PACKAGES ?= chromium fonts-wqy-microhei
 
 # Environment of every recipe: the Keras backend (`make nbval BACKEND=jax`),
-# quiet TensorFlow C++ logs, deterministic hashing, and a non-interactive
-# Matplotlib backend.
+# quiet TensorFlow C++ logs and deterministic hashing. No MPLBACKEND: a Jupyter
+# kernel draws figures as PNG only with its own inline backend (which it selects
+# when MPLBACKEND is unset), and glue() of a figure drawn with Agg pastes the
+# text "<Figure size ...>" instead of the image. The unit tests choose Agg
+# themselves (tests/conftest.py).
 BACKEND ?= tensorflow
 export KERAS_BACKEND := $(BACKEND)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 # PyTorch's OpenMP threads otherwise spin while they wait for each other, which
 # on a 2-core machine shared with another process (the two lanes of `make test`)
 # slows its training many times over. TensorFlow and JAX do not use OpenMP.
@@ -70,7 +72,8 @@ NBVAL_BACKEND_NOTEBOOKS ?= book/02_core_concepts.ipynb book/04_code.ipynb
 # The GitHub workflows, checked by `make lint`.
 WORKFLOWS = $(wildcard .github/workflows/*.yml)
 
-.PHONY: help venv lock mathjax data browser-deps book test lint check-notebooks \
+.PHONY: help venv lock mathjax data browser-deps book translations check-translations \
+        test lint check-notebooks \
         unit unit-backends nbval nbval-backends book-strict browser format strip \
         lab clean distclean
 
@@ -95,8 +98,8 @@ venv: $(STAMP) ## Create the virtual environment: the lock file's versions, then
 # allowed release. The line pip-compile writes for aelib itself (an absolute
 # file:// URL) is dropped: `make venv` installs aelib from the working tree.
 lock: venv ## Refresh requirements/lock.txt from pyproject.toml (UPGRADE=1: newest allowed versions)
-	$(VENV)/bin/pip-compile --quiet --extra dev --allow-unsafe --strip-extras \
-	    --custom-compile-command "make lock" \
+	CUSTOM_COMPILE_COMMAND="make lock" \
+	    $(VENV)/bin/pip-compile --quiet --extra dev --allow-unsafe --strip-extras \
 	    --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
 	    --constraint $(LOCK_CONSTRAINTS) --output-file $(LOCK) pyproject.toml
 	sed -i -e '/^aelib @ /,+1d' $(LOCK)
@@ -146,23 +149,58 @@ browser-deps: ## Install Debian's Chromium (and a Chinese font) for the browser 
 
 # ----------------------------------------------------------------------- book
 
-# `make book EXECUTE=cache` executes only the notebooks whose code changed since
-# the last build (jupyter-cache, in _build/.jupyter_cache; the Pages workflow
-# restores it); `EXECUTE=off` executes none. Either builds with a copy of
-# _config.yml that differs only in execute_notebooks (_build/_config.EXECUTE.yml).
-# BOOK_FLAGS are passed to jupyter-book (for example `-W -n --keep-going`).
-book: venv data mathjax ## Execute every notebook and build the HTML book in _build/html
+# The book has two editions built from the same notebooks: English in
+# _build/html and Chinese in _build/html/zh (Sphinx gettext: the Chinese prose is
+# in the catalogues book/locales/zh_CN/LC_MESSAGES/book/*.po, see
+# book/locales/zh_CN/README.md). The notebooks are executed once, into the
+# jupyter-cache _build/.jupyter_cache, and the Chinese build reuses that
+# execution, so both show the same outputs. EXECUTE=force (the default) empties
+# the cache first, so every notebook runs again; EXECUTE=cache executes only the
+# notebooks whose code changed since the last build (the Pages workflow restores
+# the cache); EXECUTE=off executes none. Each build reads a copy of _config.yml
+# written by .ci/book_config.py. BOOK_FLAGS are passed to jupyter-book (for
+# example `-W -n --keep-going`).
+BOOK_CONFIG = $(PY) .ci/book_config.py
+EXECUTE_MODE = $(if $(filter off,$(EXECUTE)),off,cache)
+LANGUAGES ?= zh_CN
+ZH_HTML = _build/html/zh
+POT_DIR = _build/gettext/_build/gettext
+# Sphinx re-reads only the pages whose source changed; after EXECUTE=force the
+# outputs of every page may have changed, so every page is read again.
+READ_ALL = $(if $(filter force,$(EXECUTE)),$(if $(findstring --all,$(BOOK_FLAGS)),,--all))
+
+book: venv data mathjax ## Execute every notebook and build both editions: _build/html (English), _build/html/zh (Chinese)
+	@case "$(EXECUTE)" in force|cache|off) ;; \
+	    *) echo "ERROR: EXECUTE must be force, cache or off, not '$(EXECUTE)'"; exit 1 ;; esac
 ifeq ($(EXECUTE),force)
-	$(JB) build . $(BOOK_FLAGS)
-else
-	@mkdir -p _build
-	$(PY) -c 'import sys, yaml; config = yaml.safe_load(open("_config.yml")); \
-	    config["execute"]["execute_notebooks"] = sys.argv[1]; \
-	    yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False, allow_unicode=True)' \
-	    $(EXECUTE) _build/_config.$(EXECUTE).yml
-	$(JB) build . --config _build/_config.$(EXECUTE).yml $(BOOK_FLAGS)
+	rm -rf _build/.jupyter_cache
 endif
+	$(BOOK_CONFIG) --execute $(EXECUTE_MODE) _build/_config.en.yml
+	$(JB) build . --config _build/_config.en.yml $(READ_ALL) $(BOOK_FLAGS)
+	$(BOOK_CONFIG) --execute $(EXECUTE_MODE) --language zh_CN _build/_config.zh_CN.yml
+	$(JB) build . --config _build/_config.zh_CN.yml --path-output _build/zh \
+	    $(READ_ALL) $(BOOK_FLAGS)
+	rm -rf $(ZH_HTML)
+	mv _build/zh/_build/html $(ZH_HTML)
 	@echo "$(CURDIR)/_build/html/index.html"
+	@echo "$(CURDIR)/$(ZH_HTML)/index.html"
+
+# The message templates (.pot) of every page, from the executed notebooks (the
+# captions of glued figures exist only once a notebook has run; the cache makes
+# this cheap after `make book`). Outputs of code cells are not messages.
+$(POT_DIR): FORCE
+	$(BOOK_CONFIG) --execute $(EXECUTE_MODE) _build/_config.gettext.yml
+	$(JB) build . --config _build/_config.gettext.yml --path-output _build/gettext \
+	    --builder custom --custom-builder gettext
+
+translations: venv $(POT_DIR) ## Bring the Chinese catalogues up to date with the English (new messages untranslated, changed ones fuzzy)
+	$(PY) .ci/translations.py update $(POT_DIR)
+
+check-translations: venv $(POT_DIR) ## Fail on an untranslated, fuzzy, stale or inconsistent message of the Chinese edition
+	$(PY) .ci/translations.py check $(POT_DIR)
+
+.PHONY: FORCE
+FORCE:
 
 lab: venv ## Open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab book/
@@ -260,8 +298,11 @@ nbval-backends: venv ## Stage 5: Chapters 2 and 4 under nbval on jax and torch
 	done; \
 	if [ -n "$$failed" ]; then echo "nbval-backends: failed on:$$failed"; exit 1; fi
 
-book-strict: venv mathjax ## Stage 6: rebuild the whole book, every warning is an error
-	$(JB) build . -W -n --keep-going --all
+# Both editions, every notebook executed once (EXECUTE=force), then the Chinese
+# catalogues checked against the English.
+book-strict: venv mathjax ## Stage 6: rebuild both editions, every warning an error; check the translations
+	$(MAKE) --no-print-directory book EXECUTE=force BOOK_FLAGS="-W -n --keep-going --all"
+	$(MAKE) --no-print-directory check-translations EXECUTE=cache
 
 # Opens every page of the built book (_build/html) in headless Chromium and saves
 # a screenshot of each in _build/screenshots. Without Chromium it says that it

@@ -16,6 +16,9 @@ environment variable:
     where the screenshots go (default ``screenshots`` next to the site, so
     ``_build/screenshots``).
 
+The book has two editions from the same notebooks, English at the site's root
+and Chinese under ``zh/`` (EDITIONS); every page of the toc is tested in each.
+
 Every request of a page goes through a route: requests to the local server go
 on, any other is aborted and recorded, and the page test fails on it. The book
 serves everything it needs itself (MathJax included), so a reader offline or
@@ -59,6 +62,13 @@ CHROMIUM_ARGS = [
 ]
 
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst", ".myst")
+
+# The editions: the directory of each under the site's root, its language (the
+# `lang` of its pages) and where the link to its twin on every page leads.
+EDITIONS = {
+    "en": {"prefix": "", "lang": "en", "twin": "zh"},
+    "zh": {"prefix": "zh/", "lang": "zh-CN", "twin": "en"},
+}
 THIS_DIR = Path(__file__).resolve().parent
 REPORT_KEY = pytest.StashKey[dict]()
 
@@ -118,10 +128,18 @@ def toc_pages(toc: Path = TOC) -> list[str]:
 
 
 def pytest_generate_tests(metafunc):
-    """Parametrize the page test with every page of the toc."""
+    """Parametrize the page test with every page of the toc, in each edition."""
     if "docname" in metafunc.fixturenames:
         pages = toc_pages()
-        metafunc.parametrize("docname", pages, ids=pages)
+        if "edition" in metafunc.fixturenames:
+            cases = [(edition, page) for edition in EDITIONS for page in pages]
+            metafunc.parametrize(
+                ("edition", "docname"), cases, ids=[f"{e}/{p}" for e, p in cases]
+            )
+        else:
+            metafunc.parametrize("docname", pages, ids=pages)
+    elif "edition" in metafunc.fixturenames:
+        metafunc.parametrize("edition", list(EDITIONS))
 
 
 # ------------------------------------------------- no Chromium: say it, exit 0
@@ -167,9 +185,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     terminalreporter.section("rendered book in headless Chromium")
     for docname, info in report["pages"].items():
+        chinese = (
+            f"{info['chinese_share']:.0%} of the prose's letters Chinese "
+            f"({info['chinese']} distinct characters), "
+            if info.get("chinese_share") is not None
+            else ""
+        )
         write(
             f"{docname}: {info['images']} images, {info['links']} internal links, "
-            f"{info['math']} maths ({info['math_rendered']} typeset by MathJax), "
+            + chinese
+            + f"{info['math']} maths ({info['math_rendered']} typeset by MathJax), "
             f"{info['requests']} requests ({info['blocked']} to other hosts, "
             f"blocked), {info['seconds']:.1f} s, screenshot {info['screenshot']}"
         )
@@ -184,6 +209,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def book_report(pytestconfig) -> dict:
     """What the tests found, printed at the end of the run."""
     return pytestconfig.stash[REPORT_KEY]
+
+
+@pytest.fixture(scope="session")
+def editions() -> dict:
+    """The book's editions (EDITIONS): directory, language, twin edition."""
+    return EDITIONS
 
 
 @pytest.fixture(scope="session")

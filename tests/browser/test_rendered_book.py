@@ -4,16 +4,25 @@ Each page listed in the toc is loaded in headless Chromium from a loopback HTTP
 server (see conftest.py), with every request to another host blocked, and must
 have:
 
-(a) every image loaded, every request answered by the book's own server, and
-    no request to any other host (the book serves MathJax and its fonts itself;
-    links to other sites are links, not requests);
+(a) every image loaded, every figure showing an image (a figure whose plot
+    reached the page as the text ``<Figure size ...>`` fails), every request
+    answered by the book's own server, and no request to any other host (the
+    book serves MathJax and its fonts itself; links to other sites are links,
+    not requests);
 (b) no unresolved glue, citation or cross-reference, and no docutils error;
 (c) every internal link resolving: the page exists and so does the anchor;
 (d) no console error and no uncaught script error, whatever their source;
 (e) every formula typeset by MathJax: no maths element left as TeX, and no raw
     TeX (``\(``, ``\[``, ``$$``, ``\mathcal``...) anywhere in the text outside
     code;
-(f) no TensorFlow, absl or Python warning text, in the prose or in any output.
+(f) no TensorFlow, absl or Python warning text, in the prose or in any output;
+(g) its edition's language: the page's ``lang``, a link to its twin page in the
+    other edition (which exists), and on a Chinese page a Chinese title and
+    mostly Chinese prose;
+(h) every Chinese character drawn with a real glyph: none falls back to the
+    "missing glyph" box (tofu) for want of a font.
+
+Every page is tested in both editions (``en/...`` and ``zh/...``).
 
 A full-page screenshot of each page is saved (``_build/screenshots``) before the
 checks, so a failing page can be looked at.
@@ -99,6 +108,11 @@ INSPECT_PAGE = r"""
     )).map(brief),
     unresolvedXrefs: Array.from(document.querySelectorAll(".xref"))
       .filter((e) => !e.closest("a")).map(brief),
+    imagelessFigures: Array.from(main.querySelectorAll("figure"))
+      .filter((f) => !f.querySelector(
+        "img, video, canvas, object, svg:not(button svg)"
+      )).map(brief),
+    figureAsText: main.textContent.includes("<Figure size"),
     emptyGlue: Array.from(document.querySelectorAll(".pasted-text, .pasted-inline"))
       .filter((e) => !e.textContent.trim() && !e.querySelector("img")).map(brief),
     math: Array.from(document.querySelectorAll(".math")).map((e) => ({
@@ -109,6 +123,14 @@ INSPECT_PAGE = r"""
     })),
     ids: Array.from(document.querySelectorAll("[id], a[name]"))
       .map((e) => e.id || e.getAttribute("name")),
+    lang: document.documentElement.lang,
+    twin: Array.from(document.querySelectorAll(".aelib-twin a"))
+      .map((a) => ({ href: a.href, hreflang: a.hreflang })),
+    title: (main.querySelector("h1") || { textContent: "" }).textContent,
+    letters: without(
+      "pre, code, script, style, .cell_input, .cell_output, .math, mjx-container, "
+      + ".citation-list, .aelib-twin, .bd-header-article"
+    ),
   };
 }
 """
@@ -128,6 +150,41 @@ async () => {
   const mj = window.MathJax;
   if (mj && mj.startup && mj.startup.promise) { await mj.startup.promise; }
   return true;
+}
+"""
+
+
+# CJK Unified Ideographs (and Extension A), the characters of Chinese prose.
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# On a Chinese page, at least this share of the letters of the prose (outside
+# code, outputs, maths and the bibliography's entries) are Chinese characters:
+# an untranslated page is English letters. Names, symbols and glued text keep
+# it well below 1. (The link to the English twin is English by design.)
+MIN_CHINESE_SHARE = 0.5
+MIN_PROSE_LETTERS = 200
+
+# Draws each character on a canvas in the page's own font and compares it with
+# the drawing of characters that no font has (private-use code points): the
+# browser draws those as its "missing glyph" box, and a character drawn the
+# same way has no font either. Returns the characters drawn as the box.
+FIND_TOFU = r"""
+(chars) => {
+  const main = document.querySelector("main") || document.body;
+  const family = getComputedStyle(main).fontFamily;
+  const canvas = document.createElement("canvas");
+  canvas.width = 48; canvas.height = 48;
+  const g = canvas.getContext("2d", { willReadFrequently: true });
+  const draw = (ch) => {
+    g.clearRect(0, 0, 48, 48);
+    g.font = `32px ${family}`;
+    g.fillText(ch, 4, 38);
+    const data = g.getImageData(0, 0, 48, 48).data;
+    let hash = 0;
+    for (let i = 3; i < data.length; i += 4) { hash = (hash * 31 + data[i]) | 0; }
+    return hash;
+  };
+  const boxes = new Set(["\uE000", "\uF8FF", "\u{10FFFD}"].map(draw));
+  return chars.filter((ch) => boxes.has(draw(ch)));
 }
 """
 
@@ -188,12 +245,27 @@ def _around(text: str, match: re.Match, width: int = 60) -> str:
     return " ".join(text[max(match.start() - width, 0) : match.end() + width].split())
 
 
-def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_report):
+def test_page(
+    edition,
+    docname,
+    editions,
+    site,
+    base_url,
+    new_context,
+    fetch,
+    screenshot_dir,
+    book_report,
+):
     start = time.perf_counter()
-    html_file = site / f"{docname}.html"
-    assert html_file.is_file(), f"{docname} is in the toc but {html_file} was not built"
-    url = urllib.parse.urljoin(base_url, f"{docname}.html")
-    book_report["tested"].append(docname)
+    info = editions[edition]
+    page_name = info["prefix"] + docname
+    html_file = site / f"{page_name}.html"
+    assert html_file.is_file(), (
+        f"{docname} is in the toc but {html_file} was not built (edition {edition!r})"
+    )
+    url = urllib.parse.urljoin(base_url, f"{page_name}.html")
+    report_name = f"{edition}/{docname}"
+    book_report["tested"].append(report_name)
 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -240,7 +312,9 @@ def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_
         except PlaywrightTimeout:
             notes.append(f"MathJax did not finish within {WAIT_TIMEOUT_MS} ms")
         dom = page.evaluate(INSPECT_PAGE)
-        shot = screenshot_dir / f"{docname}.png"
+        chinese = sorted(set(CJK.findall(dom["letters"] + dom["title"])))
+        tofu = page.evaluate(FIND_TOFU, chinese) if chinese else []
+        shot = screenshot_dir / edition / f"{docname}.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
     finally:
@@ -270,6 +344,12 @@ def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_
     problems += [f"docutils error element: {e}" for e in dom["docutilsErrors"]]
     problems += [f"unresolved cross-reference: {e}" for e in dom["unresolvedXrefs"]]
     problems += [f"empty glue output: {e}" for e in dom["emptyGlue"]]
+    problems += [f"figure without an image: {e}" for e in dom["imagelessFigures"]]
+    if dom["figureAsText"]:
+        problems.append(
+            "a Matplotlib figure printed as text ('<Figure size ...>'): the "
+            "kernel drew it without the inline backend (is MPLBACKEND set?)"
+        )
 
     # (c) internal links: the target page exists, and so does the anchor
     internal = sorted({link for link in dom["links"] if _own(link, base_url)})
@@ -325,8 +405,41 @@ def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_
                 problems.append(f"{what} in an output: ...{_around(outputs, match)}...")
                 flagged.append((match.start(), match.end()))
 
-    book_report["notes"] += [f"{docname}: {note}" for note in dict.fromkeys(notes)]
-    book_report["pages"][docname] = {
+    # (g) the edition's language, the twin page
+    if dom["lang"] != info["lang"]:
+        problems.append(f"page language is {dom['lang']!r}, not {info['lang']!r}")
+    twin_info = editions[info["twin"]]
+    twin_url = urllib.parse.urljoin(base_url, f"{twin_info['prefix']}{docname}.html")
+    hrefs = [link["href"] for link in dom["twin"]]
+    if hrefs != [twin_url]:
+        problems.append(f"link to the twin page: {hrefs}, expected [{twin_url!r}]")
+    elif fetch(twin_url)[0] != 200:
+        problems.append(f"the twin page does not exist: {twin_url}")
+    share = None
+    if edition == "zh":
+        if not CJK.search(dom["title"]):
+            problems.append(f"title not in Chinese: {dom['title'].strip()!r}")
+        letters = re.findall(r"[A-Za-z]", dom["letters"])
+        hanzi = CJK.findall(dom["letters"])
+        share = len(hanzi) / max(len(hanzi) + len(letters), 1)
+        # A page of a heading and a list of references has no prose to measure.
+        if len(hanzi) + len(letters) >= MIN_PROSE_LETTERS and share < MIN_CHINESE_SHARE:
+            problems.append(
+                f"prose mostly not Chinese: {share:.0%} of its letters are Chinese "
+                f"characters (at least {MIN_CHINESE_SHARE:.0%} expected)"
+            )
+
+    # (h) no Chinese character without a font
+    if tofu:
+        problems.append(
+            f"{len(tofu)} Chinese character(s) drawn as the missing-glyph box "
+            f"(no font has them): {''.join(tofu[:40])}"
+        )
+
+    book_report["notes"] += [f"{report_name}: {note}" for note in dict.fromkeys(notes)]
+    book_report["pages"][report_name] = {
+        "chinese": len(chinese),
+        "chinese_share": share,
         "images": len(dom["images"]),
         "links": len(internal),
         "math": len(dom["math"]),
@@ -339,35 +452,43 @@ def test_page(docname, site, base_url, new_context, fetch, screenshot_dir, book_
     if problems:
         problems = list(dict.fromkeys(problems))
         pytest.fail(
-            f"{docname}: {len(problems)} problem(s):\n  " + "\n  ".join(problems),
+            f"{report_name}: {len(problems)} problem(s):\n  " + "\n  ".join(problems),
             pytrace=False,
         )
 
 
-def test_index_redirects_to_root_page(site, base_url, new_context, toc_docnames):
+def test_index_redirects_to_root_page(
+    edition, editions, site, base_url, new_context, toc_docnames
+):
     """index.html, the page a reader opens first, leads to the toc's root page."""
     root = toc_docnames[0]
+    prefix = editions[edition]["prefix"]
     context = new_context()
     try:
         page = context.new_page()
-        page.goto(base_url + "index.html", wait_until="domcontentloaded")
-        page.wait_for_url(f"**/{root}.html", timeout=WAIT_TIMEOUT_MS)
+        page.goto(base_url + prefix + "index.html", wait_until="domcontentloaded")
+        page.wait_for_url(base_url + prefix + root + ".html", timeout=WAIT_TIMEOUT_MS)
     finally:
         context.close()
 
 
-def test_every_toc_page_was_tested(site, browser, book_report, toc_docnames):
-    """Runs last: as many pages were checked as the toc lists (no page lost)."""
-    pages = toc_docnames
-    tested = book_report["tested"]
-    assert len(tested) == len(pages), (
-        f"{len(tested)} pages tested, {len(pages)} in the toc; untested: "
-        f"{sorted(set(pages) - set(tested))}"
+def test_every_toc_page_was_tested(site, browser, book_report, toc_docnames, editions):
+    """Runs last: every page of the toc was checked in each edition (none lost)."""
+    pages = [
+        info["prefix"] + page for info in editions.values() for page in toc_docnames
+    ]
+    tested = [
+        editions[name.split("/", 1)[0]]["prefix"] + name.split("/", 1)[1]
+        for name in book_report["tested"]
+    ]
+    assert sorted(tested) == sorted(pages), (
+        f"{len(tested)} pages tested, {len(pages)} in the toc's editions; "
+        f"untested: {sorted(set(pages) - set(tested))}"
     )
     extra = sorted(
         str(path.relative_to(site).with_suffix(""))
         for path in site.rglob("*.html")
-        if not path.relative_to(site).parts[0].startswith("_")
+        if not any(part.startswith("_") for part in path.relative_to(site).parts)
         and path.name not in ("index.html", "search.html", "genindex.html")
         and str(path.relative_to(site).with_suffix("")) not in pages
     )
